@@ -1,0 +1,5 @@
+from .safe_checkpoint_hook import SafeCheckpointHook
+from .sample_grid_hook import SampleGridHook
+from .save_images_hook import SaveColorizationsHook
+
+__all__ = ['SafeCheckpointHook', 'SampleGridHook', 'SaveColorizationsHook']

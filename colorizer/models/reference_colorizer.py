@@ -1,0 +1,213 @@
+"""The GAN that MMEngine's Runner trains: one discriminator step, then one generator step."""
+from contextlib import contextmanager
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+
+from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
+from .data_preprocessors.colorization_data_preprocessor import to_uint8
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or Inf; training stops before the bad update is applied."""
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """Return the module inside a (Separate)DistributedDataParallel wrapper, or the module."""
+    return module.module if is_model_wrapper(module) else module
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Turn off ``requires_grad`` of a module's parameters for the duration of the block.
+
+    The generator step back-propagates through the discriminator; freezing it keeps stale
+    gradients out of the discriminator's next update and skips computing them at all.
+    """
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for param, flag in zip(module.parameters(), flags):
+            param.requires_grad_(flag)
+
+
+@MODELS.register_module()
+class ReferenceColorizer(BaseModel):
+    """Reference-based line-art colourisation GAN (SCFT / SGA training scheme).
+
+    Per iteration (SPADE-style trainer, paper §4.1):
+
+    1. the generator colours the sketch once: ``fake = G(sketch, reference)``;
+    2. :meth:`train_discriminator`: least-squares GAN loss on ``D(target, sketch)`` (real) and
+       ``D(fake.detach(), sketch)`` (fake), then the discriminator's optimiser steps;
+    3. :meth:`train_generator`: reconstruction L1, adversarial, perceptual and style losses on
+       the same ``fake``, with the discriminator frozen, then the generator's optimiser steps.
+
+    The authors' code runs the generator twice per iteration with identical weights; reusing the
+    fake image gives the same losses for half the generator cost.
+
+    Args:
+        generator (dict): Config of a GENERATORS module.
+        discriminator (dict): Config of a DISCRIMINATORS module.
+        reconstruction_loss (dict): Config of the L1 reconstruction loss (LOSSES).
+        adversarial_loss (dict): Config of the GAN loss (LOSSES), called as ``loss(pred, is_real)``.
+        perceptual_loss (dict, optional): Config of the VGG perceptual + style loss (LOSSES),
+            called as ``loss(fake, real)`` and returning a dict of weighted terms.
+        data_preprocessor (dict, optional): Defaults to ``ColorizationDataPreprocessor``.
+        nan_policy (str): What a NaN / Inf loss does: ``'raise'`` stops training with the
+            iteration and the loss term named; ``'skip'`` skips that update and counts it in
+            the log as ``skipped_steps``.
+        init_cfg (dict, optional): MMEngine weight initialisation config.
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 discriminator: dict,
+                 reconstruction_loss: dict,
+                 adversarial_loss: dict,
+                 perceptual_loss: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 nan_policy: str = 'raise',
+                 init_cfg: Optional[dict] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ColorizationDataPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            # Built from colorizer's registry, so the model builds outside a Runner's scope too.
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if nan_policy not in ('raise', 'skip'):
+            raise ValueError(f"nan_policy must be 'raise' or 'skip', got {nan_policy!r}")
+        self.generator = GENERATORS.build(generator)
+        self.discriminator = DISCRIMINATORS.build(discriminator)
+        self.reconstruction_loss = LOSSES.build(reconstruction_loss)
+        self.adversarial_loss = LOSSES.build(adversarial_loss)
+        self.perceptual_loss = LOSSES.build(perceptual_loss) if perceptual_loss else None
+        self.nan_policy = nan_policy
+        self.skipped_steps = 0
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
+        """One discriminator update, then one generator update, from one generator forward.
+
+        Args:
+            data (dict): A collated batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): Wrappers under the keys ``generator`` and
+                ``discriminator``.
+
+        Returns:
+            dict[str, Tensor]: Detached loss terms for the logger.
+        """
+        data = self.data_preprocessor(data, True)
+        inputs = data['inputs']
+        sketch, reference, target = inputs['sketch'], inputs['reference'], inputs['target']
+        g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
+
+        with g_wrapper.optim_context(self.generator):
+            fake = self.generator(sketch, reference)  # (B, 3, H, W) in [-1, 1]
+        log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper)
+        log_vars.update(self.train_generator(sketch, target, fake, g_wrapper))
+        if self.nan_policy == 'skip':
+            log_vars['skipped_steps'] = torch.tensor(float(self.skipped_steps))
+        return log_vars
+
+    def train_discriminator(self, sketch: torch.Tensor, target: torch.Tensor,
+                            fake: torch.Tensor,
+                            optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """Least-squares GAN step of the discriminator on (real target, detached fake)."""
+        with optim_wrapper.optim_context(self.discriminator):
+            losses = dict(
+                loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True),
+                loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False))
+        return self._update(losses, optim_wrapper)
+
+    def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
+                        optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """Reconstruction, adversarial, perceptual and style step of the generator."""
+        # The frozen, unwrapped discriminator: its DDP wrapper would expect gradients to reduce.
+        with optim_wrapper.optim_context(self.generator), frozen(unwrap(self.discriminator)) as d:
+            losses = self.generator_losses(sketch, target, fake, d)
+        return self._update(losses, optim_wrapper)
+
+    def generator_losses(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
+                         discriminator: Optional[nn.Module] = None) -> Dict[str, torch.Tensor]:
+        """All weighted loss terms of the generator, each a scalar tensor.
+
+        Kept separate from the update so analysis tools can back-propagate one term at a time.
+        """
+        discriminator = discriminator if discriminator is not None else self.discriminator
+        losses = dict(
+            loss_rec=self.reconstruction_loss(fake, target),
+            loss_g_adv=self.adversarial_loss(discriminator(fake, sketch), True))
+        if self.perceptual_loss is not None:
+            losses.update(self.perceptual_loss(fake, target))
+        return losses
+
+    def _update(self, losses: Dict[str, torch.Tensor],
+                optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]
+        total = sum(losses.values())
+        log_vars = {name: value.detach() for name, value in losses.items()}
+        if bad:
+            step = MessageHub.get_current_instance().get_info('iter')
+            where = f'at iteration {step + 1}' if step is not None else ''
+            values = ', '.join(f'{name}={losses[name].item()}' for name in bad)
+            if self.nan_policy == 'raise':
+                raise NonFiniteLossError(
+                    f'non-finite loss {where}: {values}. The last saved checkpoint is intact; '
+                    "set model.nan_policy='skip' to skip such steps instead")
+            self.skipped_steps += 1
+            optim_wrapper.zero_grad()
+            return log_vars
+        optim_wrapper.update_params(total)
+        return log_vars
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, inputs: dict, data_samples: Optional[List] = None, mode: str = 'tensor'):
+        """MMEngine's forward contract.
+
+        Args:
+            inputs (dict): Preprocessed ``sketch`` and ``reference`` (and ``target`` for
+                ``mode='loss'``) batches in [-1, 1].
+            data_samples (list, optional): The batch's data samples.
+            mode (str): ``'tensor'``: the colourisation batch in [-1, 1];
+                ``'predict'``: the data samples with ``output`` (uint8) set;
+                ``'loss'``: the generator's loss terms (no update).
+
+        Returns:
+            Tensor, list or dict, by mode.
+        """
+        if mode == 'loss':
+            fake = self.generator(inputs['sketch'], inputs['reference'])
+            return self.generator_losses(inputs['sketch'], inputs['target'], fake)
+        fake = self.generator(inputs['sketch'], inputs['reference'])
+        if mode == 'tensor':
+            return fake
+        if mode == 'predict':
+            return self._attach_outputs(fake, data_samples)
+        raise ValueError(f"mode must be 'tensor', 'predict' or 'loss', got {mode!r}")
+
+    @staticmethod
+    def _attach_outputs(fake: torch.Tensor, data_samples: Optional[List]) -> List:
+        outputs = to_uint8(fake).cpu()
+        if data_samples is None:
+            from colorizer.structures import ColorizationDataSample
+            data_samples = [ColorizationDataSample() for _ in range(len(outputs))]
+        for sample, output in zip(data_samples, outputs):
+            sample.output = output
+        return data_samples
+
+    def val_step(self, data: dict) -> List:
+        """Colourise a batch; returns its data samples with ``output`` (uint8, 3×H×W) set."""
+        data = self.data_preprocessor(data, False)
+        return self(data['inputs'], data['data_samples'], mode='predict')
+
+    def test_step(self, data: dict) -> List:
+        """Same as :meth:`val_step`."""
+        return self.val_step(data)
+

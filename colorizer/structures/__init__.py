@@ -1,0 +1,3 @@
+from .colorization_data_sample import ColorizationDataSample
+
+__all__ = ['ColorizationDataSample']

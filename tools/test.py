@@ -1,0 +1,83 @@
+"""Evaluate a checkpoint on a config's test set and write the metrics as JSON.
+
+Examples::
+
+    python tools/test.py configs/sga/sga_demo.py work_dirs/sga_demo/iter_2000.pth
+    python tools/test.py configs/sga/sga_afhq_dog.py ckpt.pth --out results.json --save-images out/
+    bash tools/dist_test.sh configs/sga/sga_afhq_dog.py ckpt.pth 8
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+from colorizer.engine import init_distributed
+from colorizer.engine.config_validation import ConfigError, check_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (evaluate) a colorizer checkpoint')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
+    parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
+    parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. test_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_config(args) -> Config:
+    """Load and check the config; point it at the checkpoint."""
+    for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from, cfg.resume = args.checkpoint, False
+    if args.save_images:
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='SaveColorizationsHook', out_dir=args.save_images)]
+    check_config(cfg)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except (ConfigError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    init_distributed(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if is_main_process():
+        out = args.out or osp.join(cfg.work_dir, 'results.json')
+        os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        record = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
+                      method=cfg.get('method'), dataset=cfg.get('dataset_name'),
+                      **{k: float(v) for k, v in metrics.items()})
+        with open(out, 'w') as f:
+            json.dump(record, f, indent=2)
+        print(json.dumps(record, indent=2))
+        print(f'metrics written to {out}')
+
+
+if __name__ == '__main__':
+    main()

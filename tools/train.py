@@ -1,0 +1,81 @@
+"""Train a colourisation model from a config.
+
+Examples::
+
+    python tools/train.py configs/sga/sga_demo.py
+    python tools/train.py configs/sga/sga_afhq_dog.py --work-dir work_dirs/dog --amp
+    python tools/train.py configs/sga/sga_demo.py --resume             # latest checkpoint
+    python tools/train.py configs/sga/sga_demo.py --resume work_dirs/sga_demo/iter_100.pth
+    bash tools/dist_train.sh configs/sga/sga_afhq_dog.py 8             # 8 GPUs (or CPU procs)
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from colorizer.engine import init_distributed
+from colorizer.engine.amp import enable_amp
+from colorizer.engine.config_validation import ConfigError, check_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a colorizer model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or from the latest checkpoint in '
+                        'the work dir when no path is given')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: fp16 with loss scaling on CUDA, bf16 on CPU')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
+                        help='job launcher (tools/dist_train.sh sets pytorch)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_config(args) -> Config:
+    """Load the config, apply command-line options and check it before anything is built."""
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file {args.config} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.amp:
+        enable_amp(cfg)
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(f'--resume: checkpoint {args.resume} does not exist')
+        cfg.resume, cfg.load_from = True, args.resume
+    check_config(cfg)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except (ConfigError, FileNotFoundError) as error:
+        sys.exit(f'error: {error}')
+    init_distributed(args.launcher)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()

@@ -8,7 +8,8 @@ import difflib
 from typing import Iterator, List, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import FUNCTIONS, Registry
+import mmengine.registry as mmengine_registry
+from mmengine.registry import Registry
 
 from colorizer import registry as colorizer_registry
 
@@ -31,11 +32,13 @@ class ConfigError(ValueError):
 
 
 def _registries() -> List[Registry]:
-    found = [FUNCTIONS]
-    for name in dir(colorizer_registry):
-        value = getattr(colorizer_registry, name)
-        if isinstance(value, Registry) and value not in found:
-            found.append(value)
+    """colorizer's registries, then MMEngine's roots (log processors, runners, functions...)."""
+    found = []
+    for module in (colorizer_registry, mmengine_registry):
+        for name in dir(module):
+            value = getattr(module, name)
+            if isinstance(value, Registry) and all(value is not f for f in found):
+                found.append(value)
     return found
 
 

@@ -21,8 +21,10 @@ env_cfg = dict(
 )
 
 # One DDP wrapper per sub-network (generator, discriminator); works with gloo on CPU too.
+# The scope prefix is needed: the Runner looks the wrapper up with MODEL_WRAPPERS.get(), which
+# does not switch to the default scope.
 model_wrapper_cfg = dict(
-    type='SeparateDistributedDataParallel', broadcast_buffers=False,
+    type='colorizer.SeparateDistributedDataParallel', broadcast_buffers=False,
     find_unused_parameters=False)
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -1,0 +1,61 @@
+# AFHQ cat (Choi et al. 2020), as in the paper's Table 2: 5000 train / 500 val images of 512 px,
+# trained and evaluated at 256 px. The archive's layout is afhq/{train,val}/{cat,dog,wild}/*.jpg;
+# point `data_root` at your copy (it cannot be downloaded on machines without internet).
+# The paper has no separate test set: the test split is the val folder.
+data_root = 'data/afhq'
+img_size = 256
+dataset_type = 'ColorizationDataset'
+
+train_pipeline = [
+    dict(type='LoadColorImage'),
+    dict(type='LoadSketch'),  # no-op unless the dataset has a sketch_root
+    # Random crops of 50-100% of the 512 px image, resized to 256 px.
+    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
+    dict(type='RandomFlip', prob=0.5),
+    # target = jitter(img); the sketch below is drawn from the un-jittered image (authors).
+    dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
+    dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),  # phi=1e9, k=4.5, p=19, eps=0.01
+    dict(type='TPSWarp', strength=0.25, num_points=2),  # reference = TPS(target)
+    dict(type='PackColorizationInputs'),
+]
+# Evaluation: the whole 512 px image resized to 256 px, no jitter. In the random-reference
+# protocol the dataset supplies the reference (another val image, fixed seeded pairing) and
+# TPSWarp leaves it alone; in the self-reference protocol TPSWarp makes it (seeded per sample).
+val_pipeline = [
+    dict(type='LoadColorImage'),
+    dict(type='LoadSketch'),
+    dict(type='Resize', size=img_size),
+    dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),
+    dict(type='TPSWarp', strength=0.25, num_points=2),
+    dict(type='PackColorizationInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,  # a last batch of one would break BatchNorm
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=f'{data_root}/train/cat',
+        mode='train',
+        on_bad_image='raise',
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=f'{data_root}/val/cat',
+        mode='random_reference',
+        pairing_seed=0,
+        test_mode=True,
+        pipeline=val_pipeline))
+# No separate test set in the paper: test = val folder, same protocol and pairing.
+test_dataloader = val_dataloader

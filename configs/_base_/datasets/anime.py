@@ -1,0 +1,57 @@
+# Anime portraits (the paper's "anime" set: 33 323 train / 1000 eval images), trained and
+# evaluated at 256 px. Put the images under data/anime/train and data/anime/val (any sub-folder
+# layout; jpg, jpeg, png, webp, bmp). The paper has no separate test set: test = val folder.
+data_root = 'data/anime'
+img_size = 256
+dataset_type = 'ColorizationDataset'
+
+train_pipeline = [
+    dict(type='LoadColorImage'),
+    dict(type='LoadSketch'),  # no-op unless the dataset has a sketch_root
+    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
+    dict(type='RandomFlip', prob=0.5),
+    # target = jitter(img); the sketch below is drawn from the un-jittered image (authors).
+    dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
+    dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),
+    dict(type='TPSWarp', strength=0.25, num_points=2),
+    dict(type='PackColorizationInputs'),
+]
+# Portraits may not be square: resize the short side and crop the centre.
+val_pipeline = [
+    dict(type='LoadColorImage'),
+    dict(type='LoadSketch'),
+    dict(type='CenterCrop', size=img_size),
+    dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),
+    dict(type='TPSWarp', strength=0.25, num_points=2),  # only used by the self-reference protocol
+    dict(type='PackColorizationInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,  # a last batch of one would break BatchNorm
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=f'{data_root}/train',
+        mode='train',
+        on_bad_image='skip',  # large scraped sets contain a few broken files
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=f'{data_root}/val',
+        mode='random_reference',
+        pairing_seed=0,
+        test_mode=True,
+        pipeline=val_pipeline))
+# No separate test set in the paper: test = val folder, same protocol and pairing.
+test_dataloader = val_dataloader

@@ -1,0 +1,5 @@
+# SCFT (Lee et al., CVPR 2020) baseline of paper Table 2 on afhq_wild: only the attention module
+# differs from configs/sga/sga_afhq_wild.py.
+_base_ = ['../sga/sga_afhq_wild.py']
+method = 'SCFT'
+model = dict(generator=dict(attention=dict(type='SCFT')))

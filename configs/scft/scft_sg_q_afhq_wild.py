@@ -1,0 +1,4 @@
+# Paper Table 1 on afhq_wild: SCFT with stop-gradient on the W_q branch.
+_base_ = ['./scft_afhq_wild.py']
+method = 'SCFT_sg_q'
+model = dict(generator=dict(attention=dict(stop_grad_q=True)))

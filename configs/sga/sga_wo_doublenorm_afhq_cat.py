@@ -1,0 +1,4 @@
+# Ablation of paper Table 3 on afhq_cat: SGA without double normalisation (softmax only).
+_base_ = ['./sga_afhq_cat.py']
+method = 'SGA_wo_doublenorm'
+model = dict(generator=dict(attention=dict(norm='softmax')))

@@ -65,8 +65,11 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     init_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg)
-    metrics = runner.test()
+    try:
+        runner = Runner.from_cfg(cfg)
+        metrics = runner.test()
+    except FileNotFoundError as error:
+        sys.exit(f'error: {error}')
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, 'results.json')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)

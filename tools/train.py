@@ -73,8 +73,12 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
     init_distributed(args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    except FileNotFoundError as error:
+        # Missing data folders and weight files: the message names the path; no traceback.
+        sys.exit(f'error: {error}')
 
 
 if __name__ == '__main__':

@@ -63,3 +63,11 @@ def test_missing_data_folder_stops_with_the_path(tmp_path):
 def test_missing_resume_checkpoint_is_named(tmp_path):
     result = train(tmp_path, extra=['--resume', str(tmp_path / 'nope.pth')], check=False)
     assert result.returncode != 0 and 'nope.pth' in result.stderr
+
+
+def test_paper_config_without_vgg_weights_stops_at_start_up_naming_the_file(tmp_path):
+    result = run_tool([sys.executable, 'tools/train.py', 'configs/sga/sga_afhq_dog.py',
+                       '--work-dir', str(tmp_path / 'w')],
+                      env={'TORCH_HOME': str(tmp_path / 'empty_hub')}, check=False)
+    assert result.returncode != 0
+    assert 'vgg19-dcbb9e9d.pth' in result.stderr and 'Traceback' not in result.stderr

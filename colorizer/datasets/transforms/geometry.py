@@ -1,0 +1,260 @@
+"""Crops, resizes and flips applied identically to everything bound to the sketch's geometry.
+
+The colour image, its sketch, the region labels and the oracle describe the same picture, so one
+random draw moves them together (``keys``). A reference supplied by the dataset (random-reference
+protocol) is another picture: it gets its own, independent draw (``independent_keys``).
+Labels are resized with nearest-neighbour interpolation, everything else with area averaging
+when shrinking and bilinear interpolation when enlarging.
+"""
+import math
+import warnings
+from typing import Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from colorizer.registry import TRANSFORMS
+from .random_state import sample_rng
+
+__all__ = ['RandomResizedCrop', 'Resize', 'CenterCrop', 'RandomFlip']
+
+GEOMETRY_KEYS = ('img', 'sketch', 'labels', 'oracle')
+INDEPENDENT_KEYS = ('reference', )
+NEAREST_KEYS = ('labels', )
+
+Size = Union[int, Sequence[int]]
+
+
+def _pair(size: Size) -> Tuple[int, int]:
+    """``size`` as ``(h, w)``."""
+    if isinstance(size, int):
+        return size, size
+    h, w = size
+    return int(h), int(w)
+
+
+def _resize(arr: np.ndarray, size: Tuple[int, int], nearest: bool) -> np.ndarray:
+    h, w = size
+    if arr.shape[:2] == (h, w):
+        return arr
+    if nearest:
+        interp = cv2.INTER_NEAREST
+    elif h <= arr.shape[0] and w <= arr.shape[1]:
+        interp = cv2.INTER_AREA
+    else:
+        interp = cv2.INTER_LINEAR
+    if arr.dtype == np.int64:
+        # cv2.resize has no int64 path; label ids fit in int32.
+        return cv2.resize(arr.astype(np.int32), (w, h), interpolation=interp).astype(np.int64)
+    out = cv2.resize(arr, (w, h), interpolation=interp)
+    return out[..., None] if arr.ndim == 3 and out.ndim == 2 else out
+
+
+def _warn_upscale(results: dict, shape: Tuple[int, int], size: Tuple[int, int],
+                  what: str) -> None:
+    if shape[0] < size[0] or shape[1] < size[1]:
+        name = results.get('img_path') or f"sample {results.get('index', '?')}"
+        warnings.warn(
+            f'{name}: image of {shape[1]}x{shape[0]} px is smaller than the {what} size '
+            f'{size[1]}x{size[0]} px; it is upscaled', UserWarning)
+
+
+class _GeometryTransform(BaseTransform):
+    """Applies one draw of parameters to ``keys`` and a fresh draw to each independent key."""
+
+    def __init__(self, keys: Sequence[str] = GEOMETRY_KEYS,
+                 independent_keys: Sequence[str] = INDEPENDENT_KEYS):
+        self.keys = tuple(keys)
+        self.independent_keys = tuple(independent_keys)
+
+    def _draw(self, shape: Tuple[int, int], rng: np.random.Generator, results: dict):
+        raise NotImplementedError
+
+    def _apply(self, arr: np.ndarray, params, nearest: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def transform(self, results: dict) -> dict:
+        rng = sample_rng(results, type(self).__name__)
+        present = [k for k in self.keys if k in results]
+        if present:
+            shape = results[present[0]].shape[:2]
+            mismatched = {k: results[k].shape[:2] for k in present if results[k].shape[:2] != shape}
+            if mismatched:
+                raise ValueError(f'{type(self).__name__}: {present[0]} is {shape} but '
+                                 f'{mismatched} differ (path: {results.get("img_path")})')
+            params = self._draw(shape, rng, results)
+            for key in present:
+                results[key] = self._apply(results[key], params, key in NEAREST_KEYS)
+            results['img_shape'] = results[present[0]].shape[:2]
+        for key in self.independent_keys:
+            if key in results:
+                params = self._draw(results[key].shape[:2], rng, results)
+                results[key] = self._apply(results[key], params, key in NEAREST_KEYS)
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomResizedCrop(_GeometryTransform):
+    """Crop a random area and aspect ratio, then resize to ``size`` (torchvision's recipe).
+
+    Images smaller than ``size`` are upscaled, with a warning naming the file.
+
+    Required keys: ``img`` (and any other present key of ``keys``).
+    Modified keys: ``keys`` and ``independent_keys`` present, ``img_shape``.
+
+    Args:
+        size: Output size, ``int`` or ``(h, w)``.
+        scale: Range of the crop's area as a fraction of the image's.
+        ratio: Range of the crop's aspect ratio (w / h), sampled log-uniformly.
+        keys: Keys cropped together with one draw.
+        independent_keys: Keys cropped with their own draw (a dataset-supplied reference).
+    """
+
+    def __init__(self,
+                 size: Size,
+                 scale: Sequence[float] = (0.5, 1.0),
+                 ratio: Sequence[float] = (3 / 4, 4 / 3),
+                 keys: Sequence[str] = GEOMETRY_KEYS,
+                 independent_keys: Sequence[str] = INDEPENDENT_KEYS):
+        super().__init__(keys, independent_keys)
+        self.size = _pair(size)
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {scale}')
+        self.scale = tuple(scale)
+        self.ratio = tuple(ratio)
+
+    def _draw(self, shape, rng, results):
+        _warn_upscale(results, shape, self.size, 'crop')
+        h, w = shape
+        area = h * w
+        log_ratio = np.log(self.ratio)
+        for _ in range(10):
+            target = area * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            cw = int(round(math.sqrt(target * aspect)))
+            ch = int(round(math.sqrt(target / aspect)))
+            if 0 < cw <= w and 0 < ch <= h:
+                top = int(rng.integers(0, h - ch + 1))
+                left = int(rng.integers(0, w - cw + 1))
+                return top, left, ch, cw
+        # Fallback: the largest centred crop with an aspect ratio inside the range.
+        aspect = min(max(w / h, self.ratio[0]), self.ratio[1])
+        cw, ch = (w, int(round(w / aspect))) if w / h < aspect else (int(round(h * aspect)), h)
+        cw, ch = min(cw, w), min(ch, h)
+        return (h - ch) // 2, (w - cw) // 2, ch, cw
+
+    def _apply(self, arr, params, nearest):
+        top, left, ch, cw = params
+        return _resize(arr[top:top + ch, left:left + cw], self.size, nearest)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(size={self.size}, scale={self.scale}, '
+                f'ratio={self.ratio}, keys={self.keys})')
+
+
+@TRANSFORMS.register_module()
+class Resize(_GeometryTransform):
+    """Resize to a fixed ``size`` (aspect ratio not kept; AFHQ and the anime set are square).
+
+    Enlarging an image (smaller than ``size``) warns with the file name.
+
+    Modified keys: ``keys`` and ``independent_keys`` present, ``img_shape``.
+
+    Args:
+        size: Output size, ``int`` or ``(h, w)``.
+        keys: Keys resized together.
+        independent_keys: Further keys resized the same way (a dataset-supplied reference).
+    """
+
+    def __init__(self,
+                 size: Size,
+                 keys: Sequence[str] = GEOMETRY_KEYS,
+                 independent_keys: Sequence[str] = INDEPENDENT_KEYS):
+        super().__init__(keys, independent_keys)
+        self.size = _pair(size)
+
+    def _draw(self, shape, rng, results):
+        _warn_upscale(results, shape, self.size, 'target')
+        return self.size
+
+    def _apply(self, arr, params, nearest):
+        return _resize(arr, params, nearest)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(size={self.size}, keys={self.keys})'
+
+
+@TRANSFORMS.register_module()
+class CenterCrop(_GeometryTransform):
+    """Resize the short side to ``size`` (keeping the aspect ratio), then crop the centre.
+
+    Good for evaluation on non-square images. Images smaller than ``size`` are upscaled with a
+    warning.
+
+    Modified keys: ``keys`` and ``independent_keys`` present, ``img_shape``.
+
+    Args:
+        size: Output size, ``int`` or ``(h, w)``.
+        keys: Keys cropped together.
+        independent_keys: Further keys cropped the same way, each for its own shape.
+    """
+
+    def __init__(self,
+                 size: Size,
+                 keys: Sequence[str] = GEOMETRY_KEYS,
+                 independent_keys: Sequence[str] = INDEPENDENT_KEYS):
+        super().__init__(keys, independent_keys)
+        self.size = _pair(size)
+
+    def _draw(self, shape, rng, results):
+        _warn_upscale(results, shape, self.size, 'crop')
+        h, w = shape
+        factor = max(self.size[0] / h, self.size[1] / w)
+        rh, rw = max(self.size[0], round(h * factor)), max(self.size[1], round(w * factor))
+        return (rh, rw), ((rh - self.size[0]) // 2, (rw - self.size[1]) // 2)
+
+    def _apply(self, arr, params, nearest):
+        (rh, rw), (top, left) = params
+        arr = _resize(arr, (rh, rw), nearest)
+        return arr[top:top + self.size[0], left:left + self.size[1]]
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(size={self.size}, keys={self.keys})'
+
+
+@TRANSFORMS.register_module()
+class RandomFlip(_GeometryTransform):
+    """Flip with probability ``prob``.
+
+    Modified keys: ``keys`` and ``independent_keys`` present.
+
+    Args:
+        prob: Probability to flip.
+        direction: ``'horizontal'`` or ``'vertical'``.
+        keys: Keys flipped together.
+        independent_keys: Keys with their own coin toss (a dataset-supplied reference).
+    """
+
+    def __init__(self,
+                 prob: float = 0.5,
+                 direction: str = 'horizontal',
+                 keys: Sequence[str] = GEOMETRY_KEYS,
+                 independent_keys: Sequence[str] = INDEPENDENT_KEYS):
+        super().__init__(keys, independent_keys)
+        if direction not in ('horizontal', 'vertical'):
+            raise ValueError(f"direction must be 'horizontal' or 'vertical', got {direction!r}")
+        self.prob = prob
+        self.direction = direction
+
+    def _draw(self, shape, rng, results) -> bool:
+        return bool(rng.random() < self.prob)
+
+    def _apply(self, arr, params, nearest):
+        if not params:
+            return arr
+        axis = 1 if self.direction == 'horizontal' else 0
+        return np.ascontiguousarray(np.flip(arr, axis=axis))
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(prob={self.prob}, direction={self.direction!r})'

@@ -1,0 +1,159 @@
+"""What every colorizer metric shares: reading data samples and naming results by protocol.
+
+Data samples reach ``process`` as :class:`~colorizer.structures.ColorizationDataSample` (the
+model's ``val_step`` / ``test_step``) or as plain dicts (MMEngine's ``Evaluator.offline_evaluate``
+and hand-written loops). :func:`sample_fields` turns both into one flat dict.
+
+Metric names carry the evaluation protocol that produced them, because the random-reference and
+the self-reference protocols give very different numbers for the same metric. With
+``prefix=None`` (the default) the prefix is derived from the samples' metainfo ``protocol``:
+``'random'`` gives ``random_ref/<metric>``, ``'self'`` gives ``self_ref/<metric>``; samples
+without a protocol give ``unknown_ref/<metric>``; a mix of protocols gives e.g.
+``random+self_ref/<metric>``. An explicit ``prefix`` is used as given.
+"""
+from collections.abc import Mapping
+from typing import Any, Iterable, List, Optional
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.structures import BaseDataElement
+
+#: Prefix used for samples whose metainfo has no ``protocol``.
+UNKNOWN_PROTOCOL = 'unknown'
+
+
+def sample_fields(sample: Any) -> dict:
+    """Return the data fields and metainfo of one data sample as one flat dict.
+
+    Args:
+        sample: A :class:`~mmengine.structures.BaseDataElement` (e.g. a
+            ``ColorizationDataSample``) or a mapping. A nested ``'metainfo'`` mapping is merged
+            into the top level, data fields win on a name clash.
+
+    Returns:
+        dict: field name -> value.
+    """
+    if isinstance(sample, BaseDataElement):
+        return sample.to_dict()
+    if isinstance(sample, Mapping):
+        fields = dict(sample.get('metainfo') or {})
+        fields.update((k, v) for k, v in sample.items() if k != 'metainfo')
+        return fields
+    raise TypeError(f'a data sample must be a BaseDataElement or a dict, got {type(sample)}')
+
+
+def _require(fields: dict, key: str, metric: str) -> Any:
+    value = fields.get(key)
+    if value is None:
+        raise KeyError(f"{metric} needs the data sample field '{key}', which this sample lacks "
+                       f'(it has: {sorted(k for k, v in fields.items() if v is not None)})')
+    return value
+
+
+def image_chw(fields: dict, key: str, metric: str) -> torch.Tensor:
+    """Return the RGB image ``fields[key]`` as a CPU uint8 tensor (3, H, W).
+
+    Tensors are taken as channel-first (the data sample contract); numpy arrays as
+    channel-last, the convention of datasets and transforms.
+
+    Raises:
+        KeyError: the field is missing.
+        TypeError: the image is not uint8 (values in [0, 255] are the contract; guessing the
+            range of a float image would silently change every number).
+        ValueError: the shape is not that of an RGB image.
+    """
+    value = _require(fields, key, metric)
+    if isinstance(value, np.ndarray):
+        value = torch.from_numpy(np.ascontiguousarray(value))
+        if value.ndim == 3:
+            value = value.permute(2, 0, 1)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{metric}: field '{key}' must be a tensor, got {type(value)}")
+    if value.dtype != torch.uint8:
+        raise TypeError(f"{metric}: field '{key}' must be uint8 in [0, 255], got {value.dtype}")
+    if value.ndim != 3 or value.shape[0] != 3:
+        raise ValueError(f"{metric}: field '{key}' must be an RGB image (3, H, W), "
+                         f'got shape {tuple(value.shape)}')
+    return value.detach().cpu()
+
+
+def image_hwc(fields: dict, key: str, metric: str) -> np.ndarray:
+    """Return the RGB image ``fields[key]`` as a uint8 numpy array (H, W, 3)."""
+    return image_chw(fields, key, metric).permute(1, 2, 0).numpy()
+
+
+def label_map(fields: dict, key: str, metric: str) -> np.ndarray:
+    """Return the region label map ``fields[key]`` as an int64 numpy array (H, W)."""
+    value = _require(fields, key, metric)
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    value = np.asarray(value)
+    if value.ndim == 3 and value.shape[0] == 1:
+        value = value[0]
+    if value.ndim != 2:
+        raise ValueError(f"{metric}: field '{key}' must be a label map (H, W), "
+                         f'got shape {value.shape}')
+    return value.astype(np.int64, copy=False)
+
+
+def protocol_prefix(protocols: Iterable[Optional[str]]) -> str:
+    """Derive the metric-name prefix from the protocols of the evaluated samples.
+
+    Args:
+        protocols: the metainfo ``protocol`` of every sample (``None`` where missing).
+
+    Returns:
+        str: ``'<protocol>_ref'``; several protocols are joined with ``'+'`` in sorted order.
+    """
+    names = sorted({p if p else UNKNOWN_PROTOCOL for p in protocols})
+    return '+'.join(names or [UNKNOWN_PROTOCOL]) + '_ref'
+
+
+class ColorizationMetric(BaseMetric):
+    """Base of colorizer's metrics: protocol-derived prefix, tolerant data-sample access.
+
+    Subclasses append one dict per sample to ``self.results`` with a ``'protocol'`` entry (see
+    :meth:`protocol_of`) and return bare names (``'ssim'``) from ``compute_metrics``; this class
+    adds the prefix. Keeping one entry per sample is what lets MMEngine's ``collect_results``
+    gather the results of all ranks and drop the distributed sampler's padding.
+
+    Args:
+        prefix (str, optional): metric-name prefix. ``None`` derives it from the samples'
+            metainfo ``protocol`` (module docstring).
+        collect_device (str): ``'cpu'`` or ``'gpu'``, how results are gathered across ranks.
+        collect_dir (str, optional): shared folder for ``collect_device='cpu'``.
+    """
+
+    #: Metric name used in error messages.
+    metric_name = 'metric'
+
+    def __init__(self,
+                 prefix: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 collect_dir: Optional[str] = None) -> None:
+        # A placeholder prefix keeps BaseMetric from warning that none is set; the real one is
+        # chosen in ``evaluate`` once the protocols of all samples are known.
+        super().__init__(collect_device=collect_device, prefix=prefix or 'auto',
+                         collect_dir=collect_dir)
+        self.explicit_prefix = prefix
+
+    @staticmethod
+    def protocol_of(fields: dict) -> Optional[str]:
+        """The sample's metainfo ``protocol`` or ``None``."""
+        protocol = fields.get('protocol')
+        return str(protocol) if protocol else None
+
+    def choose_prefix(self, results: List[dict]) -> None:
+        """Set ``self.prefix`` from the gathered results (called by ``compute_metrics``)."""
+        self.prefix = self.explicit_prefix or protocol_prefix(
+            r.get('protocol') for r in results)
+
+    def compute_metrics(self, results: list) -> dict:
+        """Choose the prefix, then compute the bare-named metrics (:meth:`compute_values`)."""
+        self.choose_prefix(results)
+        return self.compute_values(results)
+
+    def compute_values(self, results: list) -> dict:
+        """Compute ``{bare metric name: value}`` from the gathered per-sample results."""
+        raise NotImplementedError

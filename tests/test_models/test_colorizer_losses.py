@@ -1,0 +1,98 @@
+"""L1, LSGAN and VGG perceptual / style losses."""
+import pytest
+import torch
+from torchvision.models.vgg import cfgs, make_layers
+
+from colorizer.models.losses import L1Loss, LSGANLoss, PerceptualLoss, gram_matrix
+from colorizer.registry import LOSSES
+
+
+def _random_vgg_loss(**kwargs):
+    with pytest.warns(UserWarning, match='random'):
+        return PerceptualLoss(pretrained=None, **kwargs)
+
+
+def test_l1_loss():
+    loss = L1Loss()
+    value = loss(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0]))
+    torch.testing.assert_close(value, torch.tensor(30 * 0.5))
+
+
+def test_lsgan_loss():
+    pred = torch.tensor([0.5, 1.5])
+    loss = LSGANLoss(loss_weight=2.0)
+    torch.testing.assert_close(loss(pred, True), torch.tensor(2 * (0.25 + 0.25) / 2))
+    torch.testing.assert_close(loss(pred, False), torch.tensor(2 * (0.25 + 2.25) / 2))
+
+
+def test_gram_matrix_normalisation():
+    feat = torch.randn(2, 3, 4, 5)
+    a, b, c, d = feat.shape
+    rows = feat.reshape(a * b, c * d)
+    expected = torch.empty(a * b, a * b)
+    for i in range(a * b):
+        for j in range(a * b):
+            expected[i, j] = (rows[i] * rows[j]).sum() / (a * b * c * d)
+    torch.testing.assert_close(gram_matrix(feat), expected)
+    per_sample = gram_matrix(feat, 'per_sample')
+    assert per_sample.shape == (a, b, b)
+    for n in range(a):
+        torch.testing.assert_close(per_sample[n], expected[n * b:(n + 1) * b, n * b:(n + 1) * b])
+
+
+def test_perceptual_random_weights_frozen_and_eval():
+    loss = _random_vgg_loss()
+    assert len(loss.vgg) == 9  # cut after features[8] (relu2_2)
+    assert not any(p.requires_grad for p in loss.parameters())
+    loss.train()
+    assert loss.training and not loss.vgg.training
+
+    fake = (torch.rand(2, 3, 16, 16) * 2 - 1).requires_grad_()
+    real = (torch.rand(2, 3, 16, 16) * 2 - 1).requires_grad_()
+    out = loss(fake, real)
+    assert set(out) == {'loss_perceptual', 'loss_style'}
+    assert all(v.dim() == 0 and v > 0 for v in out.values())
+    (out['loss_perceptual'] + out['loss_style']).backward()
+    assert fake.grad is not None and fake.grad.abs().sum() > 0
+    assert real.grad is None  # target features are computed without gradient
+    assert all(p.grad is None for p in loss.parameters())
+
+    same = loss(real.detach(), real.detach())
+    assert same['loss_perceptual'] == 0 and same['loss_style'] == 0
+
+
+def test_perceptual_weights_and_layers():
+    loss = _random_vgg_loss(layers=(1,), perceptual_weight=2.0, style_weight=0.0)
+    assert len(loss.vgg) == 2
+    real = torch.rand(1, 3, 8, 8) * 2 - 1
+    fake = torch.rand(1, 3, 8, 8) * 2 - 1
+    x = lambda im: ((im + 1) / 2 - loss.mean) / loss.std  # noqa: E731
+    expected = 2.0 * (loss.vgg(x(fake)) - loss.vgg(x(real))).abs().mean()
+    out = loss(fake, real)
+    torch.testing.assert_close(out['loss_perceptual'], expected)
+    assert out['loss_style'] == 0
+
+
+def test_perceptual_loads_torchvision_state_dict(tmp_path):
+    torch.manual_seed(0)
+    features = make_layers(cfgs['E'])
+    state = {f'features.{k}': v for k, v in features.state_dict().items()}
+    state['classifier.0.weight'] = torch.zeros(2, 2)  # the full vgg19 file also has these
+    path = tmp_path / 'vgg19-dcbb9e9d.pth'
+    torch.save(state, path)
+    loss = LOSSES.build(dict(type='PerceptualLoss', pretrained=str(path)))
+    torch.testing.assert_close(loss.vgg[7].weight, features[7].weight)
+
+
+def test_perceptual_missing_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    with pytest.raises(FileNotFoundError, match='vgg19-dcbb9e9d.pth') as err:
+        PerceptualLoss()
+    assert 'https://download.pytorch.org/models/vgg19-dcbb9e9d.pth' in str(err.value)
+    with pytest.raises(FileNotFoundError, match='vgg19-dcbb9e9d.pth'):
+        PerceptualLoss(pretrained=str(tmp_path / 'nowhere.pth'))
+
+
+def test_losses_registered():
+    for name in ('L1Loss', 'LSGANLoss', 'PerceptualLoss'):
+        assert LOSSES.get(name) is not None

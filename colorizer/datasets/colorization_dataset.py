@@ -4,6 +4,7 @@ import os.path as osp
 from pathlib import Path
 from typing import List, Optional, Sequence
 
+import numpy as np
 from mmengine.logging import print_log
 
 from colorizer.registry import DATASETS
@@ -39,6 +40,12 @@ class ColorizationDataset(BaseColorizationDataset):
         on_bad_image: ``'raise'`` (default) stops at an unreadable file, naming it; ``'skip'``
             logs it with MMEngine's logger and takes the next image instead.
         extensions: Image file suffixes to include.
+        holdout: Fraction of the images (a seeded random choice) set aside for validation, so
+            the best checkpoint is never chosen on the test split. ``0`` keeps every image.
+        holdout_part: ``'rest'`` (the images not held out: training) or ``'holdout'`` (only
+            the held-out ones: validation). Two datasets with the same folder, ``holdout`` and
+            ``holdout_seed`` and the two parts never share an image.
+        holdout_seed: Seed of the held-out choice.
         **kwargs: ``pipeline``, ``deterministic`` and further ``BaseDataset`` arguments.
 
     Raises:
@@ -53,7 +60,17 @@ class ColorizationDataset(BaseColorizationDataset):
                  sketch_root: Optional[str] = None,
                  on_bad_image: str = 'raise',
                  extensions: Sequence[str] = IMAGE_EXTENSIONS,
+                 holdout: float = 0.0,
+                 holdout_part: str = 'rest',
+                 holdout_seed: int = 0,
                  **kwargs):
+        if not 0.0 <= holdout < 1.0:
+            raise ValueError(f'holdout must be a fraction in [0, 1), got {holdout!r}')
+        if holdout_part not in ('rest', 'holdout'):
+            raise ValueError(f"holdout_part must be 'rest' or 'holdout', got {holdout_part!r}")
+        if holdout_part == 'holdout' and holdout == 0:
+            raise ValueError("holdout_part='holdout' needs holdout > 0")
+        self.holdout, self.holdout_part, self.holdout_seed = holdout, holdout_part, holdout_seed
         if on_bad_image not in _BAD_IMAGE_POLICIES:
             raise ValueError(f'on_bad_image must be one of {_BAD_IMAGE_POLICIES}, '
                              f'got {on_bad_image!r}')
@@ -66,13 +83,22 @@ class ColorizationDataset(BaseColorizationDataset):
 
     def load_data_list(self) -> List[dict]:
         """One ``dict(img_path=..., [sketch_path=...])`` per image file, sorted by path."""
-        rel_paths = scan_image_folder(self.data_root, self.extensions)
+        rel_paths = self._split(scan_image_folder(self.data_root, self.extensions))
         data_list = [dict(img_path=osp.join(self.data_root, rel)) for rel in rel_paths]
         if self.sketch_root is not None:
             for info, rel in zip(data_list, rel_paths):
                 info['sketch_path'] = self._sketch_path(rel)
             self._check_sketches(data_list)
         return data_list
+
+    def _split(self, rel_paths: List[str]) -> List[str]:
+        """Keep the held-out part or the rest (``holdout``); the order stays sorted."""
+        if not self.holdout:
+            return rel_paths
+        order = np.random.default_rng(self.holdout_seed).permutation(len(rel_paths))
+        held = set(order[:max(1, round(self.holdout * len(rel_paths)))].tolist())
+        keep_held = self.holdout_part == 'holdout'
+        return [rel for i, rel in enumerate(rel_paths) if (i in held) == keep_held]
 
     def _sketch_path(self, rel: str) -> str:
         same = Path(self.sketch_root, rel)

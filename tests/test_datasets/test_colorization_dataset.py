@@ -179,3 +179,25 @@ def test_sketch_is_drawn_from_unjittered_image(image_folder):
     img = read_color_image(ds.get_data_info(1)['img_path'])
     sample = ds[1]
     np.testing.assert_array_equal(sample['inputs']['sketch'][0].numpy(), xdog_sketch(img, 0.4))
+
+
+def test_holdout_parts_are_disjoint_cover_the_folder_and_are_seeded(tmp_path):
+    import cv2
+    import numpy as np
+    from colorizer.datasets import ColorizationDataset
+    for i in range(40):
+        cv2.imwrite(str(tmp_path / f'img_{i:02d}.png'), np.full((8, 8, 3), i, np.uint8))
+    kwargs = dict(data_root=str(tmp_path), holdout=0.1, holdout_seed=3)
+    rest = ColorizationDataset(holdout_part='rest', **kwargs)
+    held = ColorizationDataset(holdout_part='holdout', **kwargs)
+    rest_paths = {rest.get_data_info(i)['img_path'] for i in range(len(rest))}
+    held_paths = {held.get_data_info(i)['img_path'] for i in range(len(held))}
+    assert len(held_paths) == 4 and len(rest_paths) == 36 and not rest_paths & held_paths
+    again = ColorizationDataset(holdout_part='holdout', **kwargs)
+    assert held_paths == {again.get_data_info(i)['img_path'] for i in range(len(again))}
+    other = ColorizationDataset(holdout_part='holdout', data_root=str(tmp_path), holdout=0.1,
+                                holdout_seed=4)
+    assert held_paths != {other.get_data_info(i)['img_path'] for i in range(len(other))}
+    import pytest
+    with pytest.raises(ValueError, match='holdout'):
+        ColorizationDataset(data_root=str(tmp_path), holdout=1.5)

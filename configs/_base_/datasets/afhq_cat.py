@@ -1,7 +1,8 @@
 # AFHQ cat (Choi et al. 2020), as in the paper's Table 2: 5000 train / 500 val images of 512 px,
 # trained and evaluated at 256 px. The archive's layout is afhq/{train,val}/{cat,dog,wild}/*.jpg;
 # point `data_root` at your copy (it cannot be downloaded on machines without internet).
-# The paper has no separate test set: the test split is the val folder.
+# The paper evaluates on the val folder: here that is the test split (tools/test.py); validation
+# during training uses a held-out 5% of the train folder.
 data_root = 'data/afhq'
 img_size = 256
 dataset_type = 'ColorizationDataset'
@@ -41,9 +42,32 @@ train_dataloader = dict(
         type=dataset_type,
         data_root=f'{data_root}/train/cat',
         mode='train',
+        holdout=0.05,  # 5% of the training images are kept out for validation (below)
+        holdout_part='rest',
         on_bad_image='raise',
         pipeline=train_pipeline))
+# Validation (best-checkpoint choice) uses the 5% of the training images held out above, never
+# the test images: the authors' script picked the best epoch on the test split (SPEC §10).
+# The paper trained on every training image; set holdout=0 in train_dataloader and drop the
+# validation to reproduce that exactly.
 val_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=f'{data_root}/train/cat',
+        holdout=0.05,
+        holdout_part='holdout',
+        mode='random_reference',
+        pairing_seed=0,
+        test_mode=True,
+        pipeline=val_pipeline))
+# Test (tools/test.py only): the paper's evaluation folder, random-reference protocol.
+test_dataloader = dict(
     batch_size=16,
     num_workers=8,
     persistent_workers=True,
@@ -57,5 +81,3 @@ val_dataloader = dict(
         pairing_seed=0,
         test_mode=True,
         pipeline=val_pipeline))
-# No separate test set in the paper: test = val folder, same protocol and pairing.
-test_dataloader = val_dataloader

@@ -1,0 +1,5 @@
+# CoCosNet (Zhang et al., CVPR 2020) baseline of paper Table 2 on afhq_dog: only the attention
+# module differs from configs/sga/sga_afhq_dog.py (class defaults = the configured values).
+_base_ = ['../sga/sga_afhq_dog.py']
+method = 'CoCosNet'
+model = dict(generator=dict(attention=dict(type='CoCosNet')))

@@ -50,12 +50,30 @@ def build_config(args) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
-    cfg.load_from, cfg.resume = args.checkpoint, False
+    # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
+    # half of its weights random (MMEngine's load_from only warns about mismatched keys).
+    cfg.load_from, cfg.resume = None, False
     if args.save_images:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='SaveColorizationsHook', out_dir=args.save_images)]
     check_config(cfg)
     return cfg
+
+
+class CheckpointMismatchError(RuntimeError):
+    """The checkpoint's weights do not fit the model the config builds."""
+
+
+def load_strictly(runner: Runner, checkpoint: str) -> None:
+    """Load every weight of ``checkpoint`` into the runner's model, or say which keys differ."""
+    try:
+        runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
+    except RuntimeError as error:
+        if isinstance(error, CheckpointMismatchError) or 'state_dict' not in str(error):
+            raise
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} does not fit the model of {runner.cfg.filename} '
+            f'(another architecture or config?):\n{error}') from error
 
 
 def main(argv=None):
@@ -67,8 +85,9 @@ def main(argv=None):
     init_distributed(args.launcher)
     try:
         runner = Runner.from_cfg(cfg)
+        load_strictly(runner, args.checkpoint)
         metrics = runner.test()
-    except FileNotFoundError as error:
+    except (FileNotFoundError, CheckpointMismatchError) as error:
         sys.exit(f'error: {error}')
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, 'results.json')

@@ -71,3 +71,14 @@ def test_paper_config_without_vgg_weights_stops_at_start_up_naming_the_file(tmp_
                       env={'TORCH_HOME': str(tmp_path / 'empty_hub')}, check=False)
     assert result.returncode != 0
     assert 'vgg19-dcbb9e9d.pth' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_test_tool_refuses_a_checkpoint_of_another_architecture(tmp_path):
+    work = tmp_path / 'work'
+    train(work, 'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+          'default_hooks.checkpoint.interval=1')
+    result = run_tool([sys.executable, 'tools/test.py', 'configs/scft/scft_demo.py',
+                       str(work / 'iter_1.pth'), '--work-dir', str(tmp_path / 't'),
+                       '--cfg-options', *TINY], check=False)
+    assert result.returncode != 0
+    assert 'does not fit the model' in result.stderr and 'attention' in result.stderr

@@ -1,4 +1,8 @@
 """tools/dist_train.sh: real DDP over gloo on a CPU-only machine; ranks stay identical."""
+import os
+import subprocess
+import sys
+
 import torch
 
 from tool_runner import ROOT, TINY, free_port, run_tool
@@ -25,3 +29,29 @@ def test_two_cpu_processes_keep_identical_weights(tmp_path):
     # They trained: the generator moved away from its initialisation on both ranks.
     log = next(work.glob('*/*.log')).read_text()
     assert 'Iter(train) [3/3]' in log
+
+
+def test_two_nodes_of_one_process_each_through_the_same_script(tmp_path):
+    """NNODES=2 on localhost: the multi-node rendezvous path of tools/dist_train.sh."""
+    work = tmp_path / 'nodes'
+    config = tmp_path / 'dist_demo.py'
+    config.write_text(
+        f"_base_ = ['{ROOT / 'configs' / 'sga' / 'sga_demo.py'}']\n"
+        "custom_imports = dict(imports=['rank_digest_plugin'], allow_failed_imports=False)\n"
+        "custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='SampleGridHook'),\n"
+        "                dict(type='RankParametersHook')]\n")
+    port = str(free_port())
+    base_env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1', NNODES='2',
+                    MASTER_ADDR='127.0.0.1', MASTER_PORT=port,
+                    PYTHONPATH=str(ROOT / 'tests' / 'test_tools' / 'plugins'))
+    cmd = ['bash', 'tools/dist_train.sh', str(config), '1', '--work-dir', str(work),
+           '--cfg-options', *TINY, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2']
+    nodes = [subprocess.Popen(cmd, cwd=ROOT, env=dict(base_env, NODE_RANK=str(rank)),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for rank in (0, 1)]
+    outputs = [node.communicate(timeout=600)[0] for node in nodes]
+    assert all(node.returncode == 0 for node in nodes), outputs[0][-3000:] + outputs[1][-3000:]
+    rank0 = torch.load(work / 'params_rank0.pt')
+    rank1 = torch.load(work / 'params_rank1.pt')
+    for name in rank0:
+        torch.testing.assert_close(rank0[name], rank1[name], rtol=0, atol=0, msg=name)

@@ -182,10 +182,9 @@ class ReferenceColorizer(BaseModel):
         Returns:
             Tensor, list or dict, by mode.
         """
-        if mode == 'loss':
-            fake = self.generator(inputs['sketch'], inputs['reference'])
-            return self.generator_losses(inputs['sketch'], inputs['target'], fake)
         fake = self.generator(inputs['sketch'], inputs['reference'])
+        if mode == 'loss':
+            return self.generator_losses(inputs['sketch'], inputs['target'], fake)
         if mode == 'tensor':
             return fake
         if mode == 'predict':

@@ -1,5 +1,6 @@
+from .gradient_cosine_hook import GradientCosineHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_grid_hook import SampleGridHook
 from .save_images_hook import SaveColorizationsHook
 
-__all__ = ['SafeCheckpointHook', 'SampleGridHook', 'SaveColorizationsHook']
+__all__ = ['GradientCosineHook', 'SafeCheckpointHook', 'SampleGridHook', 'SaveColorizationsHook']

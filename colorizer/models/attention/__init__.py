@@ -2,8 +2,14 @@
 from .base import BaseAttention, to_map, to_tokens
 from .scft import SCFT
 from .sga import SGA, SGALayer, sga_aggregate, sga_attention_map
+from .spade import SPADE, SPADEModulation
+from .cocosnet import CoCosNet
+from .unite import UNITE, sinkhorn_log
+from .cmft import CMFT, cmft_aggregate
 
 __all__ = [
     'BaseAttention', 'to_map', 'to_tokens', 'SCFT', 'SGA', 'SGALayer', 'sga_aggregate',
     'sga_attention_map'
 ]
+__all__ += ['SPADE', 'SPADEModulation', 'CoCosNet', 'UNITE', 'sinkhorn_log', 'CMFT',
+            'cmft_aggregate']

@@ -23,6 +23,10 @@ PathLike = Union[str, Path]
 
 _JPEG_SOI = b'\xff\xd8'
 
+#: Images with more pixels are refused before decoding (a 16k x 16k RGB image alone needs
+#: 768 MB; bigger files are usually decompression bombs or scans that need downscaling first).
+MAX_PIXELS = 16384 * 16384
+
 
 class ImageReadError(ValueError):
     """A file could not be read as an image (missing, empty, truncated or not an image).
@@ -153,6 +157,7 @@ def _decode(data: bytes, path: Optional[PathLike]) -> np.ndarray:
     """Decode with OpenCV, falling back to Pillow for formats OpenCV lacks."""
     if not data:
         raise ImageReadError(path, 'no data (0 bytes)')
+    _check_size(data, path)
     buf = np.frombuffer(data, np.uint8)
     is_jpeg = data[:2] == _JPEG_SOI
     if is_jpeg:
@@ -167,6 +172,18 @@ def _decode(data: bytes, path: Optional[PathLike]) -> np.ndarray:
     if img.size == 0:
         raise ImageReadError(path, 'the image has no pixels')
     return img
+
+
+def _check_size(data: bytes, path: Optional[PathLike]) -> None:
+    """Refuse images above :data:`MAX_PIXELS` from their header, before any decoding."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:  # lazy: reads the header only
+            width, height = header.size
+    except Exception:  # not a format Pillow knows: the decoders below report it
+        return
+    if width * height > MAX_PIXELS:
+        raise ImageReadError(path, f'the image is {width}x{height} pixels, more than the '
+                             f'{MAX_PIXELS} this reader accepts; downscale it first')
 
 
 def _check_jpeg_complete(data: bytes, path: Optional[PathLike]) -> None:

@@ -215,3 +215,18 @@ def test_progressive_jpeg_and_restart_markers(tmp_path):
 
 def read_color_image_bytes(data: bytes) -> np.ndarray:
     return decode_color_image(data)
+
+
+def test_huge_image_is_refused_from_its_header_naming_the_file(tmp_path, monkeypatch):
+    import colorizer.datasets.image_io as image_io
+    path = tmp_path / 'big.png'
+    cv2.imwrite(str(path), np.zeros((40, 50, 3), np.uint8))
+    monkeypatch.setattr(image_io, 'MAX_PIXELS', 40 * 50 - 1)
+    with pytest.raises(ImageReadError, match=r'big\.png.*50x40'):
+        read_color_image(path)
+
+
+def test_one_pixel_image_reads(tmp_path):
+    path = tmp_path / 'dot.png'
+    cv2.imwrite(str(path), np.array([[[0, 0, 255]]], np.uint8))  # BGR red
+    np.testing.assert_array_equal(read_color_image(path), [[[255, 0, 0]]])

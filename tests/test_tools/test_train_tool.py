@@ -82,3 +82,23 @@ def test_test_tool_refuses_a_checkpoint_of_another_architecture(tmp_path):
                        '--cfg-options', *TINY], check=False)
     assert result.returncode != 0
     assert 'does not fit the model' in result.stderr and 'attention' in result.stderr
+
+
+def test_paper_config_without_inception_weights_stops_before_training(tmp_path):
+    import cv2
+    import numpy as np
+    data = tmp_path / 'images'
+    data.mkdir()
+    for i in range(40):  # the 5% validation hold-out needs two images for its pairing
+        cv2.imwrite(str(data / f'{i}.png'), np.full((16, 16, 3), 6 * i, np.uint8))
+    result = run_tool([sys.executable, 'tools/train.py', 'configs/sga/sga_afhq_dog.py',
+                       '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+                       f'train_dataloader.dataset.data_root={data}',
+                       f'val_dataloader.dataset.data_root={data}',
+                       'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                       'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+                       'model.perceptual_loss.pretrained=None'],
+                      env={'TORCH_HOME': str(tmp_path / 'empty_hub')}, check=False)
+    assert result.returncode != 0
+    assert 'pt_inception-2015-12-05-6726825d.pth' in result.stderr
+    assert 'Iter(train)' not in result.stdout + result.stderr

@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from colorizer.engine import init_distributed
 from colorizer.engine.config_validation import ConfigError, check_config
+from colorizer.engine.run_config import load_run_config
 
 
 def parse_args(argv=None):
@@ -39,17 +40,9 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load and check the config; point it at the checkpoint."""
-    for path, what in ((args.config, 'config file'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} {path} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
     # half of its weights random (MMEngine's load_from only warns about mismatched keys).
     cfg.load_from, cfg.resume = None, False

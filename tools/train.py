@@ -19,6 +19,7 @@ from mmengine.runner import Runner
 from colorizer.engine import init_distributed
 from colorizer.engine.amp import enable_amp
 from colorizer.engine.config_validation import ConfigError, check_config
+from colorizer.engine.run_config import load_run_config
 
 
 def parse_args(argv=None):
@@ -44,16 +45,7 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load the config, apply command-line options and check it before anything is built."""
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':

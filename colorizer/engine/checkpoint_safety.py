@@ -9,8 +9,9 @@ Instead:
 
 - :func:`safe_load` allows exactly the numpy globals that rebuild plain arrays, dtypes and
   scalars (:data:`SAFE_GLOBALS`) and refuses everything else with :class:`UnsafeCheckpointError`;
-- ``HistoryBuffer`` objects never reach the pickle: :class:`~colorizer.engine.hooks.SafeCheckpointHook`
-  turns them into plain arrays before saving and back after loading;
+- ``HistoryBuffer`` objects never reach the pickle:
+  :class:`~colorizer.engine.hooks.SafeCheckpointHook` turns them into plain arrays before
+  saving and back after loading;
 - :func:`register_safe_local_loader` makes MMEngine's loader for local paths use
   :func:`safe_load`, so ``--resume``, ``load_from`` and ``tools/test.py`` all go through it.
 """

@@ -209,4 +209,3 @@ class ReferenceColorizer(BaseModel):
     def test_step(self, data: dict) -> List:
         """Same as :meth:`val_step`."""
         return self.val_step(data)
-

@@ -48,8 +48,10 @@ def test_baselines_differ_from_sga_only_in_the_module(dataset):
             continue
         other = _flat(Config.fromfile(str(path)).to_dict())
         differing = {k for k in sga.keys() | other.keys() if sga.get(k) != other.get(k)}
-        allowed = {k for k in differing if k == 'method' or k.startswith('model.generator.attention')}
-        assert differing == allowed, f'{path.name} differs from sga_{dataset}.py in {differing - allowed}'
+        allowed = {k for k in differing
+                   if k == 'method' or k.startswith('model.generator.attention')}
+        assert differing == allowed, \
+            f'{path.name} differs from sga_{dataset}.py in {differing - allowed}'
 
 
 def _tiny(cfg):
@@ -86,4 +88,3 @@ def test_one_train_iteration_of_every_method_variant(path):
     log = model.train_step(batch, optim)
     assert all(torch.isfinite(v) for v in log.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.generator.parameters()))
-

@@ -95,7 +95,8 @@ def test_paper_config_without_inception_weights_stops_before_training(tmp_path):
                        '--work-dir', str(tmp_path / 'w'), '--cfg-options',
                        f'train_dataloader.dataset.data_root={data}',
                        f'val_dataloader.dataset.data_root={data}',
-                       'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+                       'train_dataloader.num_workers=0',
+                       'train_dataloader.persistent_workers=False',
                        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
                        'model.perceptual_loss.pretrained=None'],
                       env={'TORCH_HOME': str(tmp_path / 'empty_hub')}, check=False)

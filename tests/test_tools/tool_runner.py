@@ -44,4 +44,3 @@ def run_tool(args, *, env=None, check=True, timeout=600):
 def train(work_dir, *options, config='configs/sga/sga_demo.py', extra=(), env=None, check=True):
     return run_tool([sys.executable, 'tools/train.py', config, '--work-dir', str(work_dir),
                      *extra, '--cfg-options', *TINY, *options], env=env, check=check)
-

@@ -1,4 +1,4 @@
-"""Keep checkpoints loadable with ``weights_only=True`` (see ``colorizer.engine.checkpoint_safety``)."""
+"""Keep checkpoints loadable with ``weights_only=True`` (see ``engine/checkpoint_safety.py``)."""
 from mmengine.hooks import Hook
 
 from colorizer.engine.checkpoint_safety import pack_history_buffers, unpack_history_buffers

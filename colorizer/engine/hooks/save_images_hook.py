@@ -12,8 +12,8 @@ class SaveColorizationsHook(Hook):
     """Write each test sample's ``output`` to ``out_dir`` as PNG.
 
     Files are named by sample index, plus the sketch file's name when it has one
-    (``000123_dog_0042.png``), so results of two runs can be compared file by file. Every rank writes its
-    own samples (distributed testing splits the set).
+    (``000123_dog_0042.png``), so results of two runs can be compared file by file.
+    Every rank writes its own samples (distributed testing splits the set).
 
     Args:
         out_dir (str): Destination folder (created).

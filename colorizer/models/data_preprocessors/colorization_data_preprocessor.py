@@ -49,8 +49,8 @@ class ColorizationDataPreprocessor(BaseDataPreprocessor):
         else:
             shapes = {tuple(img.shape) for img in images}
             if len(shapes) != 1:
-                raise ValueError(f'all `{key}` images of a batch must have one shape, got {shapes}; '
-                                 'resize or crop them to a common size in the pipeline')
+                raise ValueError(f'all `{key}` images of a batch must have one shape, got '
+                                 f'{shapes}; resize or crop them to a common size in the pipeline')
             batch = torch.stack(list(images))
         batch = to_unit_range(self.cast_data(batch))
         if self.channels_last:

@@ -62,18 +62,8 @@ val_dataloader = dict(
         pairing_seed=0,
         test_mode=True,
         pipeline=val_pipeline))
-# Test (tools/test.py only): the paper's evaluation folder, random-reference protocol.
+# Test (tools/test.py only): the paper's evaluation folder, whole, same protocol and loader.
 test_dataloader = dict(
-    batch_size=16,
-    num_workers=8,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=f'{data_root}/val',
-        mode='random_reference',
-        pairing_seed=0,
-        test_mode=True,
-        pipeline=val_pipeline))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], data_root=f'{data_root}/val', holdout=0.0,
+                 holdout_part='rest'))

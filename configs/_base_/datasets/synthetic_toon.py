@@ -50,20 +50,4 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=val_pipeline))
 # Test: other characters again (seed 2), so the best checkpoint is never chosen on test data.
-test_dataloader = dict(
-    batch_size=16,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        img_size=img_size,
-        length=64,
-        seed=2,
-        mode='random_reference',
-        pairing_seed=0,
-        sketch='xdog',
-        test_mode=True,
-        pipeline=val_pipeline))
+test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], seed=2))

@@ -150,7 +150,7 @@ def histogram_figure(series: List[tuple], pairs: List[str], labels: Dict[str, st
             ax.set_xlabel('cosine', fontsize=8)
             ax.set_ylabel('fraction', fontsize=8)
             ax.tick_params(labelsize=7)
-            ax.legend(fontsize=6, loc='upper left')
+            ax.legend(fontsize=6, loc='best')
     for r in range(rows):
         for c in range(ncols):
             if not axes[r][c].has_data():

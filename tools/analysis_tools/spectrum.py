@@ -20,6 +20,7 @@ Example::
         --num-batches 4 --out figs/spectrum_sga
 """
 import argparse
+import copy
 import csv
 import os
 import os.path as osp
@@ -32,9 +33,10 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+from mmengine.utils import import_modules_from_strings  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -57,34 +59,53 @@ def parse_args(argv=None):
 
 def build(config: str, checkpoint: Optional[str], split: str, num_workers: int = 0,
           cfg_options: Optional[dict] = None, device: Optional[str] = None):
-    """Model with the checkpoint's weights, and a dataloader of ``split``."""
+    """Model with the checkpoint's weights (loaded strictly), and a dataloader of ``split``."""
     import colorizer.datasets  # noqa: F401  (registers)
-    import colorizer.engine  # noqa: F401  (safe checkpoint loader)
     import colorizer.models  # noqa: F401
+    from colorizer.engine.run_config import load_run_config
     from colorizer.registry import MODELS
 
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
     if checkpoint is not None and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_run_config(config, cfg_options)
+    if cfg.get('custom_imports'):  # third-party plugins register themselves on import
+        import_modules_from_strings(**cfg.custom_imports)
     init_default_scope(cfg.get('default_scope', 'colorizer'))
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=False)
+        load_weights(model, checkpoint)
     device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
     model.to(device)
     loader_cfg = cfg.get(f'{split}_dataloader')
     if loader_cfg is None:
         raise KeyError(f'the config has no {split}_dataloader')
-    loader_cfg = loader_cfg.copy()
+    loader_cfg = copy.deepcopy(loader_cfg)
     loader_cfg.update(num_workers=num_workers, persistent_workers=False)
     if num_workers == 0:
         loader_cfg.pop('prefetch_factor', None)
     loader = Runner.build_dataloader(loader_cfg, seed=0)
     return cfg, model, loader, device
+
+
+def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
+    """Load every weight of the checkpoint, or stop naming the keys that do not fit.
+
+    The frozen VGG19 of the perceptual loss is exempt: it comes from its own weights file
+    (and a checkpoint trained without it, or a model built without it, is fine).
+    """
+    from colorizer.engine.checkpoint_safety import safe_load
+
+    state = safe_load(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    if state and all(key.startswith('module.') for key in state):
+        state = {key[len('module.'):]: value for key, value in state.items()}
+    exempt = ('perceptual_loss.', )
+    state = {k: v for k, v in state.items() if not k.startswith(exempt)}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(exempt)]
+    if missing or unexpected:
+        raise ValueError(f'checkpoint {checkpoint} does not fit the model of the config: '
+                       f'missing keys {missing[:5]}, unexpected keys {unexpected[:5]}')
 
 
 def cumulative_ratio(feat: torch.Tensor) -> torch.Tensor:
@@ -172,7 +193,7 @@ def main(argv=None) -> List[str]:
     try:
         cfg, model, loader, device = build(args.config, args.checkpoint, args.split,
                                            args.num_workers, args.cfg_options, args.device)
-    except (FileNotFoundError, KeyError) as error:
+    except (FileNotFoundError, KeyError, ValueError) as error:
         sys.exit(f'error: {error}')
     curves = spectrum(model, loader, device, args.num_batches, args.module)
     title = args.label or f'{cfg.get("method", "")} {osp.basename(args.config)}'.strip()

@@ -8,6 +8,7 @@ when shrinking and bilinear interpolation when enlarging.
 """
 import math
 import warnings
+from abc import abstractmethod
 from typing import Sequence, Tuple, Union
 
 import cv2
@@ -68,11 +69,13 @@ class _GeometryTransform(BaseTransform):
         self.keys = tuple(keys)
         self.independent_keys = tuple(independent_keys)
 
+    @abstractmethod
     def _draw(self, shape: Tuple[int, int], rng: np.random.Generator, results: dict):
-        raise NotImplementedError
+        """Draw this transform's parameters for an image of ``shape`` (H, W)."""
 
+    @abstractmethod
     def _apply(self, arr: np.ndarray, params, nearest: bool) -> np.ndarray:
-        raise NotImplementedError
+        """Apply drawn parameters to one array (nearest-neighbour for label maps)."""
 
     def transform(self, results: dict) -> dict:
         rng = sample_rng(results, type(self).__name__)

@@ -11,6 +11,7 @@ the self-reference protocols give very different numbers for the same metric. Wi
 without a protocol give ``unknown_ref/<metric>``; a mix of protocols gives e.g.
 ``random+self_ref/<metric>``. An explicit ``prefix`` is used as given.
 """
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, Iterable, List, Optional
 
@@ -132,7 +133,7 @@ class ColorizationMetric(BaseMetric):
                  prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  collect_dir: Optional[str] = None) -> None:
-        # A placeholder prefix keeps BaseMetric from warning that none is set; the real one is
+        # A provisional prefix keeps BaseMetric from warning that none is set; the real one is
         # chosen in ``evaluate`` once the protocols of all samples are known.
         super().__init__(collect_device=collect_device, prefix=prefix or 'auto',
                          collect_dir=collect_dir)
@@ -154,6 +155,6 @@ class ColorizationMetric(BaseMetric):
         self.choose_prefix(results)
         return self.compute_values(results)
 
+    @abstractmethod
     def compute_values(self, results: list) -> dict:
         """Compute ``{bare metric name: value}`` from the gathered per-sample results."""
-        raise NotImplementedError

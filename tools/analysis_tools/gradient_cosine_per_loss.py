@@ -5,10 +5,11 @@ self-supervised triplets, which have the ground truth every loss needs), runs th
 once with branch capture on, then back-propagates each term of ``model.generator_losses(...)``
 alone (``loss_rec``, ``loss_g_adv``, and ``loss_perceptual`` / ``loss_style`` when the config
 has the VGG loss) and, last, their sum (``total``, what training uses). After each backward the
-per-branch gradients of the attention module(s) give the same cosine pairs as
-``GradientCosineHook`` (see ``colorizer/engine/hooks/gradient_cosine_hook.py``). Nothing is
-updated. The model stays in train mode (BatchNorm with batch statistics, as during training)
-unless ``--eval-mode`` is given.
+per-branch gradients of the attention module(s) give the same cosine pairs and statistics as
+``GradientCosineHook``, computed by the same functions
+(``colorizer/engine/hooks/gradient_cosine_stats.py``). Nothing is updated. The model stays in
+train mode (BatchNorm with batch statistics, as during training) unless ``--eval-mode`` is
+given.
 
 Writes into ``--out``:
 
@@ -36,6 +37,7 @@ from typing import Dict, List
 import numpy as np
 import torch
 from mmengine.config import DictAction
+from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from plot_gradient_cosine import histogram_figure, slug  # noqa: E402
@@ -63,6 +65,32 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def branch_gradients(loss: torch.Tensor, modules: Dict[str, nn.Module],
+                     retain_graph: bool = False) -> Dict[str, Dict[str, torch.Tensor]]:
+    """Gradient of ``loss`` through each recorded branch, by ``torch.autograd.grad``.
+
+    The modules must have run their forward with ``capture_branches`` on, so that
+    ``module.branches`` holds one handle per branch. The gradient w.r.t. a handle is the
+    gradient that reaches the input through that branch alone. ``autograd.grad`` rather than
+    ``backward``: no parameter ``.grad`` is touched and the backward stops at the handles, so
+    each loss term is measured alone on one forward.
+
+    Returns:
+        module name -> {branch: detached (B, N, C) gradient}; stopped branches are absent.
+    """
+    handles = [(mname, bname, h) for mname, m in modules.items()
+               for bname, h in getattr(m, 'branches', {}).items()]
+    out: Dict[str, Dict[str, torch.Tensor]] = OrderedDict((m, OrderedDict()) for m in modules)
+    if not handles:
+        return out
+    grads = torch.autograd.grad(loss, [h for _, _, h in handles], retain_graph=retain_graph,
+                                allow_unused=True)
+    for (mname, bname, _), grad in zip(handles, grads):
+        if grad is not None:
+            out[mname][bname] = grad.detach()
+    return out
+
+
 def per_loss_cosines(model, loader, device: str, num_batches: int, modules=None,
                      bins: int = 100, eval_mode: bool = False) -> Dict[str, object]:
     """Accumulate the branch cosines of each loss term back-propagated alone.
@@ -71,9 +99,8 @@ def per_loss_cosines(model, loader, device: str, num_batches: int, modules=None,
         ``{'accumulators': {loss: CosineAccumulator}, 'modules': {name: module},
         'specs': {name: spec}}``.
     """
-    from colorizer.engine.hooks.gradient_cosine_hook import (CosineAccumulator,
-                                                             branch_gradients, branch_spec,
-                                                             find_capture_modules)
+    from colorizer.engine.hooks.gradient_cosine_hook import branch_spec, find_capture_modules
+    from colorizer.engine.hooks.gradient_cosine_stats import CosineAccumulator
     from colorizer.models.reference_colorizer import frozen
 
     found = find_capture_modules(model, modules)
@@ -99,11 +126,7 @@ def per_loss_cosines(model, loader, device: str, num_batches: int, modules=None,
                 for k, (name, loss) in enumerate(terms):
                     # this term alone, down to the branch handles only (no parameter .grad)
                     grads = branch_gradients(loss, found, retain_graph=k < len(terms) - 1)
-                    acc = accs.setdefault(name, CosineAccumulator(bins=bins))
-                    for mname, branch in grads.items():
-                        if branch:
-                            acc.add(mname, branch, specs[mname])
-                    acc.captures += 1
+                    accs.setdefault(name, CosineAccumulator(bins=bins)).add_capture(grads, specs)
     finally:
         for module in found.values():
             module.capture_branches = False
@@ -112,14 +135,19 @@ def per_loss_cosines(model, loader, device: str, num_batches: int, modules=None,
 
 
 def write_outputs(result: dict, out: str, meta: dict) -> List[str]:
+    """Write the JSON summary, the NPZ of raw cosines and one figure per loss term.
+
+    Returns:
+        The paths written.
+    """
+    from colorizer.engine.hooks.gradient_cosine_hook import spec_record
+    from colorizer.engine.hooks.gradient_cosine_stats import HIGH_COSINE, bin_edges
+
     os.makedirs(out, exist_ok=True)
     accs, specs = result['accumulators'], result['specs']
-    edges = next(iter(accs.values())).edges if accs else np.linspace(-1, 1, 101)
-    record = OrderedDict(meta, bin_edges=[float(e) for e in edges], high=0.935,
-                         modules={n: dict(type=s['type'], branches=s['branches'],
-                                          attention_branches=s['attention'],
-                                          stop_gradient=s['stop_gradient'], labels=s['labels'])
-                                  for n, s in specs.items()},
+    edges = next(iter(accs.values())).edges if accs else bin_edges()
+    record = OrderedDict(meta, bin_edges=[float(e) for e in edges], high=HIGH_COSINE,
+                         modules={n: spec_record(s) for n, s in specs.items()},
                          losses=OrderedDict())
     arrays, written = {}, []
     for loss, acc in accs.items():
@@ -151,6 +179,8 @@ def write_outputs(result: dict, out: str, meta: dict) -> List[str]:
 
 
 def main(argv=None) -> List[str]:
+    from colorizer.engine.hooks.gradient_cosine_stats import headlines
+
     args = parse_args(argv)
     torch.manual_seed(args.seed)
     try:
@@ -166,11 +196,7 @@ def main(argv=None) -> List[str]:
     paths = write_outputs(result, args.out, meta)
     for loss, acc in result['accumulators'].items():
         for name, spec in result['specs'].items():
-            summary = acc.summary(name, spec)
-            line = ', '.join(f'{e["label"]}: neg {100 * e["pixel"]["share_negative"]:.1f}%'
-                             for e in summary['pairs'].values()
-                             if 'pixel' in e and e['pixel']['count'])
-            print(f'{loss:>16s} {name}: {line}')
+            print(f'{loss:>16s} {name}: ' + '; '.join(headlines(acc.summary(name, spec))))
     for path in paths:
         print(path)
     return paths

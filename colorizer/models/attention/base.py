@@ -52,7 +52,8 @@ class BaseAttention(nn.Module, metaclass=ABCMeta):
     cross step (e.g. ``'x_skip', 'x_q', 'y_k', 'y_v'`` for SCFT), each a (B, N, C) token tensor,
     and the following backward stores in :attr:`branch_grads` the gradient that reached the input
     through that branch alone (same keys, detached (B, N, C) tensors). A branch that carries no
-    gradient (stopped) is not recorded. Capturing never changes the forward result.
+    gradient (stopped) is not recorded. Capturing changes neither the forward result nor the
+    gradients: the graph is the same with capture on and off (see :meth:`_branch`).
 
     Args:
         channels: C, the number of feature channels of both inputs and of the output.
@@ -76,13 +77,18 @@ class BaseAttention(nn.Module, metaclass=ABCMeta):
         """Return a handle of ``tokens`` for one branch, recorded when capturing.
 
         A view is a distinct autograd node with no copy, so the gradient it receives is the
-        gradient of the branch it feeds, and nothing else.
+        gradient of the branch it feeds, and nothing else. The view is taken whether capturing
+        or not: the autograd graph, hence the order in which the input's gradient contributions
+        are summed, is then the same with capture on and off, and a train step that captures
+        updates the parameters bit-identically (floating-point addition is not associative, so
+        a graph that grouped the contributions differently could change the last bits when an
+        input feeds three or more consumers, e.g. SGA without stop-gradient). Only the hook and
+        the record depend on :attr:`capture_branches`; the hook returns nothing, so it never
+        alters the gradient.
         """
-        if not self.capture_branches:
-            return tokens
         handle = tokens.view_as(tokens)
         # a branch computed under no_grad (stop-gradient) carries no gradient: not recorded
-        if torch.is_grad_enabled() and handle.requires_grad:
+        if self.capture_branches and torch.is_grad_enabled() and handle.requires_grad:
             self.branches[name] = handle
             handle.register_hook(partial(self._store_grad, name))
         return handle

@@ -19,11 +19,14 @@ from .base import BaseAttention, to_map, to_tokens
 
 class MapBranchMixin:
     """``BaseAttention._branch`` for (B, C, H, W) maps (the handle is taken on the (B, N, C)
-    tokens the interface documents); returns the map itself, at no cost, when not capturing."""
+    tokens the interface documents).
+
+    The token round trip is views only (no copy for contiguous or channels_last maps) and, like
+    ``_branch``, is taken whether capturing or not, so the autograd graph does not depend on
+    :attr:`capture_branches`.
+    """
 
     def _tap(self, name: str, feat: torch.Tensor) -> torch.Tensor:
-        if not self.capture_branches:
-            return feat
         return to_map(self._branch(name, to_tokens(feat)), *feat.shape[-2:])
 
 

@@ -97,8 +97,13 @@ def test_configs_build(image_folder):
             loader = cfg[f'{split}_dataloader']
             assert loader.collate_fn.type == 'pseudo_collate'
             assert loader.batch_size == 16
-            assert '/val' in loader.dataset.data_root or split == 'train'
+            # Test on the paper's val folder; validation on a held-out part of train.
+            assert ('/val' if split == 'test' else '/train') in loader.dataset.data_root
+            assert loader.dataset.get('holdout_part', 'rest') == (
+                'holdout' if split == 'val' else 'rest')
             loader.dataset.data_root = str(image_folder)
+            if split == 'val':
+                loader.dataset.holdout = 0.4  # 2 of the 5 images: a pairing needs two
             sample = DATASETS.build(loader.dataset)[0]
             assert sample['inputs']['sketch'].shape[1:] == (256, 256)
 

@@ -1,0 +1,308 @@
+"""Colourise sketches with a trained model: :func:`init_model`, then :func:`colorize`.
+
+Example::
+
+    from colorizer.apis import colorize, init_model
+
+    model = init_model('configs/sga/sga_demo.py', 'work_dirs/sga_demo/iter_1500.pth')
+    image = colorize(model, 'sketch.png', 'reference.jpg')             # (H, W, 3) uint8 RGB
+    images = colorize(model, ['a.png', 'b.png'], 'reference.jpg')      # one reference for both
+    image, attention = colorize(model, photo, reference, sketch_is_color=True,
+                                return_attention=True)
+    heat = attention.heatmap(x=120, y=80)                              # over the reference
+
+Sizes: every image is letterboxed into the model's training size (resized keeping its aspect
+ratio, then padded: sketches with white paper, references by repeating their edge pixels), and
+the output is cut out of the padding and resized back to the sketch's original size.
+"""
+import copy
+import os.path as osp
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
+
+from colorizer.engine.checkpoint_safety import safe_load
+from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
+from colorizer.registry import MODELS
+from .attention_map import AttentionMap
+from .image_inputs import ImageInput, line_art, load_rgb
+from .letterbox import Letterbox
+
+__all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES']
+
+#: Model arguments (and their checkpoint keys) that only training needs: inference builds the
+#: model without them, so the VGG19 weights of the perceptual loss need not be on the machine.
+TRAINING_ONLY_MODULES = ('perceptual_loss', )
+
+_SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
+
+
+class CheckpointMismatchError(RuntimeError):
+    """The checkpoint's weights do not fit the model the config builds."""
+
+
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               img_size: Optional[Union[int, Tuple[int, int]]] = None) -> torch.nn.Module:
+    """Build a colourisation model for inference.
+
+    Args:
+        config: Config file path or :class:`mmengine.Config` (not modified).
+        checkpoint: Checkpoint to load (strictly, through the allow-listed
+            :func:`~colorizer.engine.checkpoint_safety.safe_load`). ``None`` keeps the random
+            initialisation (tests).
+        device: Where the model runs, e.g. ``'cpu'`` or ``'cuda:0'``.
+        img_size: Input size ``(h, w)`` or side length; default: the training size of the
+            config's dataset (``img_size``, or the ``size`` of a resizing transform).
+
+    Returns:
+        The model in eval mode, with ``cfg`` (the config) and ``img_size`` (the (h, w) input
+        size, a multiple of the generator's stride) set.
+
+    Raises:
+        FileNotFoundError: The config or checkpoint file is missing.
+        CheckpointMismatchError: The checkpoint holds weights of another architecture.
+        UnsafeCheckpointError: The checkpoint references objects outside the allow-list.
+    """
+    cfg = _load_config(config)
+    if cfg.get('custom_imports'):
+        # Third-party plugins (e.g. an attention module) register themselves on import.
+        import_modules_from_strings(**cfg.custom_imports)
+    model_cfg = copy.deepcopy(cfg.model)
+    for name in TRAINING_ONLY_MODULES:
+        if name in model_cfg:
+            model_cfg[name] = None
+    model = MODELS.build(model_cfg)
+    if checkpoint is not None:
+        load_checkpoint_strictly(model, checkpoint)
+    model.cfg = cfg
+    model.img_size = _round_up(_pair(img_size) if img_size else training_size(cfg),
+                               getattr(model.generator, 'size_divisor', 1))
+    return model.to(device).eval()
+
+
+def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
+    """Load every weight of ``checkpoint`` into ``model`` or say which keys differ.
+
+    Weights of :data:`TRAINING_ONLY_MODULES` are skipped: the model was built without them.
+
+    Raises:
+        CheckpointMismatchError: Missing or unexpected keys, or mismatched shapes.
+    """
+    state = safe_load(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    if state and all(key.startswith('module.') for key in state):
+        state = {key[len('module.'):]: value for key, value in state.items()}
+    state = {key: value for key, value in state.items()
+             if key.split('.', 1)[0] not in TRAINING_ONLY_MODULES}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatches
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} does not fit the model of the config: {err}') from err
+    if missing or unexpected:
+        raise CheckpointMismatchError(
+            f'checkpoint {checkpoint} does not fit the model of the config (another '
+            f'architecture or config?): missing keys {_some(missing)}, unexpected keys '
+            f'{_some(unexpected)}')
+
+
+def training_size(cfg: Config) -> Tuple[int, int]:
+    """The (h, w) image size a config trains at.
+
+    Looks at the train, val and test datasets' ``img_size``, then at the ``size`` of their
+    resizing transforms (``Resize``, ``CenterCrop``, ``RandomResizedCrop``), then at a top-level
+    ``img_size``.
+
+    Raises:
+        ValueError: None of these is set.
+    """
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        size = _dataset_size((cfg.get(split) or {}).get('dataset'))
+        if size:
+            return size
+    if cfg.get('img_size'):
+        return _pair(cfg.img_size)
+    raise ValueError('cannot tell the training image size from the config (no dataset '
+                     '`img_size` and no Resize / CenterCrop / RandomResizedCrop `size`): '
+                     'pass img_size= to init_model')
+
+
+def colorize(model: torch.nn.Module,
+             sketch: Union[ImageInput, Sequence[ImageInput]],
+             reference: Union[ImageInput, Sequence[ImageInput]],
+             *,
+             sketch_is_color: bool = False,
+             multiply_lines: bool = False,
+             return_attention: bool = False,
+             batch_size: int = 8):
+    """Colourise sketches after references.
+
+    Each image is letterboxed into ``model.img_size`` (resized keeping its aspect ratio, then
+    padded: sketches with white paper, references with their edge pixels); the output is cut
+    out of the padding and resized back to the sketch's original size.
+
+    Args:
+        model: From :func:`init_model`.
+        sketch: One image or a list. An image is a path, numpy array or PIL image (layouts
+            and dtypes: :mod:`colorizer.apis.image_inputs`; RGBA is composited on white).
+        reference: One image or a list; a list pairs with the sketches one to one, a single
+            reference serves every sketch (and a single sketch every reference).
+        sketch_is_color: The sketches are colour pictures: their line art is drawn with XDoG
+            at the model's input size, as in training. Otherwise they are line art already
+            (converted to gray).
+        multiply_lines: Multiply the full-resolution line art over the output (as artists lay
+            the line layer over the colours in "multiply" mode): lines stay crisp at any size.
+        return_attention: Also return the cross-attention of each pair (an
+            :class:`~colorizer.apis.attention_map.AttentionMap`).
+        batch_size: Pairs per forward pass.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB of the sketch's original size, or a list of them when a list
+        was given. With ``return_attention``: ``(image, attention)``, or
+        ``(images, attentions)`` for lists.
+
+    Raises:
+        ImageReadError: An unreadable file (named in the message).
+        ValueError: An unsupported array, or lists of different lengths.
+        TypeError: An input that is no path, array or PIL image.
+    """
+    sketches, references, single = _pairwise(sketch, reference)
+    size, step = _model_size(model), max(1, batch_size)
+    images, maps = [], []
+    for start in range(0, len(sketches), step):
+        indices = range(start, min(len(sketches), start + step))
+        pairs = [_prepare(sketches[i], references[i], size, sketch_is_color, multiply_lines,
+                          None if single else i) for i in indices]
+        outputs, attention = _forward(model, pairs, return_attention)
+        images.extend(_finish(pair, out) for pair, out in zip(pairs, outputs))
+        if return_attention:
+            maps.extend(AttentionMap.from_weights(weights, pair.sketch_box, pair.reference_box)
+                        for pair, weights in zip(pairs, attention))
+    result = images[0] if single else images
+    if return_attention:
+        return result, (maps[0] if single else maps)
+    return result
+
+
+@dataclass
+class _Pair:
+    """One sketch / reference pair at the model's input size, with the way back."""
+
+    sketch_input: np.ndarray  # (H, W) uint8 line art
+    reference_input: np.ndarray  # (H, W, 3) uint8 RGB
+    sketch_box: Letterbox
+    reference_box: Letterbox
+    lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art for multiply_lines
+
+
+def _prepare(sketch: ImageInput, reference: ImageInput, size: Tuple[int, int],
+             sketch_is_color: bool, multiply_lines: bool, index: Optional[int]) -> _Pair:
+    suffix = '' if index is None else f' {index}'
+    rgb = load_rgb(sketch, 'sketch' + suffix)
+    box = Letterbox.fit(rgb.shape[:2], size)
+    if sketch_is_color:
+        # XDoG at the input size: training drew its lines at that size, so they are as thick.
+        sketch_input = line_art(box.apply(rgb, 255), True)
+        lines = line_art(rgb, True) if multiply_lines else None
+    else:
+        lines = line_art(rgb, False)
+        sketch_input = box.apply(lines, 255)
+    ref = load_rgb(reference, 'reference' + suffix)
+    ref_box = Letterbox.fit(ref.shape[:2], size)
+    return _Pair(sketch_input, ref_box.apply(ref, None), box, ref_box,
+                 lines if multiply_lines else None)
+
+
+def _forward(model: torch.nn.Module, pairs: List[_Pair],
+             return_attention: bool) -> Tuple[np.ndarray, Optional[np.ndarray]]:
+    """Run the generator on a batch: (B, H, W, 3) uint8 outputs and (B, N, N') attention."""
+    data = dict(inputs=dict(
+        sketch=[torch.from_numpy(pair.sketch_input)[None] for pair in pairs],
+        reference=[torch.from_numpy(pair.reference_input).permute(2, 0, 1) for pair in pairs]))
+    with torch.no_grad():
+        # the model's own preprocessor: same normalisation, device and memory format as training
+        inputs = model.data_preprocessor(data, False)['inputs']
+        result = model.generator(inputs['sketch'], inputs['reference'],
+                                 return_attention=return_attention)
+    attention = None
+    if return_attention:
+        result, attention = result
+        if attention is None:
+            raise ValueError(f'the fusion module {type(model.generator.attention).__name__} '
+                             'returns no attention map')
+        attention = attention.float().cpu().numpy()
+    return to_uint8(result).permute(0, 2, 3, 1).cpu().numpy(), attention
+
+
+def _finish(pair: _Pair, output: np.ndarray) -> np.ndarray:
+    image = pair.sketch_box.invert(output)
+    if pair.lines is not None:
+        # multiply blend in integers: out * lines / 255, rounded
+        image = ((image.astype(np.uint32) * pair.lines[..., None] + 127) // 255).astype(np.uint8)
+    return image
+
+
+def _pairwise(sketch, reference) -> Tuple[list, list, bool]:
+    """Lists of equal length from single images or lists; ``single`` when neither was a list."""
+    sketch_list = isinstance(sketch, (list, tuple))
+    reference_list = isinstance(reference, (list, tuple))
+    sketches = list(sketch) if sketch_list else [sketch]
+    references = list(reference) if reference_list else [reference]
+    if sketch_list and reference_list and len(sketches) != len(references):
+        raise ValueError(f'{len(sketches)} sketches but {len(references)} references: lists '
+                         'pair one to one (or pass a single reference for all sketches)')
+    if not sketches or not references:
+        raise ValueError('no sketch or no reference given')
+    count = max(len(sketches), len(references))
+    sketches = sketches * count if len(sketches) == 1 else sketches
+    references = references * count if len(references) == 1 else references
+    return sketches, references, not (sketch_list or reference_list)
+
+
+def _model_size(model: torch.nn.Module) -> Tuple[int, int]:
+    size = getattr(model, 'img_size', None)
+    if size is None:
+        raise ValueError('the model has no `img_size`: build it with colorizer.apis.init_model')
+    return tuple(size)
+
+
+def _load_config(config: Union[str, Config]) -> Config:
+    if isinstance(config, Config):
+        return copy.deepcopy(config)
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'config file {config} does not exist')
+    return Config.fromfile(config)
+
+
+def _dataset_size(dataset: Optional[dict]) -> Optional[Tuple[int, int]]:
+    """``img_size`` of a dataset config (or of the dataset inside a wrapper), else the ``size``
+    of its first resizing transform."""
+    if not dataset:
+        return None
+    if dataset.get('img_size'):
+        return _pair(dataset['img_size'])
+    for transform in dataset.get('pipeline') or []:
+        if transform.get('type') in _SIZED_TRANSFORMS and transform.get('size'):
+            return _pair(transform['size'])
+    return _dataset_size(dataset.get('dataset'))
+
+
+def _pair(size) -> Tuple[int, int]:
+    return (int(size), int(size)) if isinstance(size, (int, float)) else tuple(map(int, size))
+
+
+def _round_up(size: Tuple[int, int], divisor: int) -> Tuple[int, int]:
+    """Round each side up to a multiple of the generator's stride."""
+    return tuple(-(-side // divisor) * divisor for side in size)
+
+
+def _some(keys: Sequence[str], limit: int = 8) -> str:
+    keys = list(keys)
+    shown = ', '.join(keys[:limit]) or 'none'
+    return shown + (f' and {len(keys) - limit} more' if len(keys) > limit else '')

@@ -1,0 +1,272 @@
+"""Colourise sketches with a trained checkpoint: one file, a folder, or the pairs of a CSV.
+
+Pairing:
+
+- ``--sketch FILE --reference FILE``: one pair;
+- ``--sketch DIR --reference FILE``: the one reference for every sketch;
+- ``--sketch FILE --reference DIR``: the one sketch with every reference;
+- ``--sketch DIR --reference DIR``: files of the same name (extension aside) in both folders;
+- ``--pairs pairs.csv``: rows ``sketch,reference`` (a header row of these names is optional);
+  relative paths are resolved against ``--sketch`` / ``--reference`` when they are folders,
+  else against the CSV's folder.
+
+Outputs in ``--out``: ``<sketch>.png`` (``<sketch>__<reference>.png`` when a sketch has several
+references), ``grids/`` (sketch | reference | output, with ``--grid``) and ``attention/`` (with
+``--attention-at x,y``: the sketch with a marker at (x, y) | the reference under a heat map of
+where that point takes its colour from). An unreadable file does not stop the batch: the failed
+pairs are listed at the end and the exit status is 1.
+
+Examples::
+
+    python tools/colorize.py --config configs/sga/sga_demo.py \
+        --checkpoint work_dirs/sga_demo/iter_1500.pth --sketch sketches/ --reference ref.png \
+        --out out/ --grid --multiply-lines
+    python tools/colorize.py --config C --checkpoint K --sketch photos/ --reference refs/ \
+        --out out/ --extract-sketch --attention-at 32,20
+"""
+import argparse
+import csv
+import os.path as osp
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmengine.utils import ProgressBar
+
+from colorizer.apis import (CheckpointMismatchError, Letterbox, colorize, draw_marker,
+                            init_model, line_art, load_rgb, overlay_heatmap)
+from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError
+from colorizer.engine.checkpoint_safety import UnsafeCheckpointError
+from colorizer.visualization import save_image
+
+_GAP = 4  # white pixels between the panels of a grid
+
+
+@dataclass
+class Pair:
+    """One job: a sketch, its reference and the output's file stem."""
+
+    sketch: str
+    reference: str
+    name: str = ''
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--config', required=True, help='config file of the checkpoint')
+    parser.add_argument('--checkpoint', required=True, help='checkpoint file')
+    parser.add_argument('--sketch', help='sketch file or folder')
+    parser.add_argument('--reference', help='reference file or folder')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--pairs', help='CSV of sketch,reference rows')
+    parser.add_argument('--extract-sketch', action='store_true',
+                        help='the sketches are colour images: draw their lines with XDoG')
+    parser.add_argument('--grid', action='store_true',
+                        help='also write sketch | reference | output grids to OUT/grids')
+    parser.add_argument('--multiply-lines', action='store_true',
+                        help='multiply the full-resolution line art over the output')
+    parser.add_argument('--attention-at', metavar='X,Y', type=_point,
+                        help='write where the sketch pixel (X, Y) takes its colour from, per '
+                        'pair, to OUT/attention')
+    parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
+    parser.add_argument('--batch-size', type=int, default=8, help='pairs per forward pass')
+    args = parser.parse_args(argv)
+    if args.pairs is None and (args.sketch is None or args.reference is None):
+        parser.error('give --sketch and --reference, or --pairs')
+    return args
+
+
+def _point(text: str) -> Tuple[float, float]:
+    try:
+        x, y = (float(v) for v in text.split(','))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f'expected X,Y pixel coordinates, got {text!r}') from err
+    return x, y
+
+
+# ---------------------------------------------------------------------------------- pairing
+def list_images(folder: str) -> List[str]:
+    """Image files (by extension) directly in ``folder``, sorted by name."""
+    return sorted(str(p) for p in Path(folder).iterdir()
+                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def make_pairs(sketch: Optional[str], reference: Optional[str],
+               pairs_csv: Optional[str]) -> Tuple[List[Pair], List[Tuple[str, str]]]:
+    """The jobs, and the failures found while pairing (sketch, reason).
+
+    Raises:
+        FileNotFoundError: A given file or folder does not exist.
+    """
+    for path, what in ((sketch, '--sketch'), (reference, '--reference'), (pairs_csv, '--pairs')):
+        if path is not None and not osp.exists(path):
+            raise FileNotFoundError(f'{what} {path} does not exist')
+    if pairs_csv is not None:
+        pairs, failures = read_pairs_csv(pairs_csv, sketch, reference), []
+    elif osp.isdir(sketch) and osp.isdir(reference):
+        pairs, failures = _match_by_name(list_images(sketch), list_images(reference))
+    else:
+        sketches = list_images(sketch) if osp.isdir(sketch) else [sketch]
+        references = list_images(reference) if osp.isdir(reference) else [reference]
+        pairs = [Pair(s, r) for s in sketches for r in references]
+        failures = []
+    return _name_outputs(pairs), failures
+
+
+def read_pairs_csv(path: str, sketch_root: Optional[str],
+                   reference_root: Optional[str]) -> List[Pair]:
+    """Rows ``sketch,reference`` of a CSV, paths resolved as the module docstring says."""
+    base = osp.dirname(osp.abspath(path))
+    sketch_root = sketch_root if sketch_root and osp.isdir(sketch_root) else base
+    reference_root = reference_root if reference_root and osp.isdir(reference_root) else base
+    pairs = []
+    with open(path, newline='') as f:
+        for number, row in enumerate(csv.reader(f), start=1):
+            row = [cell.strip() for cell in row]
+            if not any(row) or (number == 1 and row[:2] == ['sketch', 'reference']):
+                continue
+            if len(row) < 2 or not row[0] or not row[1]:
+                raise ValueError(f'{path}, line {number}: expected "sketch,reference", '
+                                 f'got {row}')
+            pairs.append(Pair(osp.join(sketch_root, row[0]), osp.join(reference_root, row[1])))
+    return pairs
+
+
+def _match_by_name(sketches: List[str],
+                   references: List[str]) -> Tuple[List[Pair], List[Tuple[str, str]]]:
+    by_stem = {Path(r).stem: r for r in references}
+    pairs, failures = [], []
+    for sketch in sketches:
+        reference = by_stem.get(Path(sketch).stem)
+        if reference is None:
+            failures.append((sketch, f'no reference named {Path(sketch).stem}.* in the '
+                             'reference folder'))
+        else:
+            pairs.append(Pair(sketch, reference))
+    return pairs, failures
+
+
+def _name_outputs(pairs: List[Pair]) -> List[Pair]:
+    """``<sketch stem>``, or ``<sketch stem>__<reference stem>`` when a stem repeats."""
+    stems = [Path(p.sketch).stem for p in pairs]
+    for pair, stem in zip(pairs, stems):
+        pair.name = stem if stems.count(stem) == 1 else f'{stem}__{Path(pair.reference).stem}'
+    return pairs
+
+
+# ---------------------------------------------------------------------------------- running
+class ImageCache:
+    """Loads each file once per batch (a shared reference is read once, not per sketch)."""
+
+    def __init__(self):
+        self._images: Dict[str, object] = {}
+
+    def get(self, path: str, what: str) -> np.ndarray:
+        if path not in self._images:
+            try:
+                self._images[path] = load_rgb(path, what)
+            except (ImageReadError, ValueError) as err:
+                self._images[path] = err
+        image = self._images[path]
+        if isinstance(image, Exception):
+            raise image
+        return image
+
+
+def run_batch(model, batch: List[Pair], args, cache: ImageCache,
+              failures: List[Tuple[str, str]]) -> int:
+    """Colourise one batch and write its outputs; returns how many pairs were written."""
+    loaded = []
+    for pair in batch:
+        try:
+            loaded.append((pair, cache.get(pair.sketch, 'sketch'),
+                           cache.get(pair.reference, 'reference')))
+        except (ImageReadError, ValueError) as err:
+            failures.append((pair.sketch, str(err)))
+    if not loaded:
+        return 0
+    result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
+                      sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
+                      return_attention=args.attention_at is not None)
+    outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
+    written = 0
+    for (pair, sketch, reference), output, attention in zip(loaded, outputs, maps):
+        try:
+            write_outputs(args, pair, sketch, reference, output, attention)
+            written += 1
+        except (OSError, ValueError) as err:
+            failures.append((pair.sketch, str(err)))
+    return written
+
+
+def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,
+                  output: np.ndarray, attention) -> None:
+    """The colourisation and, as asked, its grid and attention view."""
+    out = Path(args.out)
+    save_image(str(out / f'{pair.name}.png'), output)
+    if args.extract_sketch:  # show the lines that were coloured, not the source picture
+        sketch = cv2.cvtColor(line_art(sketch, True), cv2.COLOR_GRAY2RGB)
+    if args.grid:
+        save_image(str(out / 'grids' / f'{pair.name}.png'),
+                   side_by_side([sketch, reference, output], sketch.shape[0]))
+    if attention is not None:
+        x, y = args.attention_at
+        heat = overlay_heatmap(reference, attention.heatmap(x, y))
+        save_image(str(out / 'attention' / f'{pair.name}.png'),
+                   side_by_side([draw_marker(sketch, x, y), heat], sketch.shape[0]))
+
+
+def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
+    """RGB images scaled to one height (aspect kept) in a row, on white."""
+    panels = []
+    for image in images:
+        width = max(1, round(image.shape[1] * height / image.shape[0]))
+        panels.append(Letterbox.fit(image.shape[:2], (height, width)).apply(image, 255))
+    gap = np.full((height, _GAP, 3), 255, np.uint8)
+    row = [panels[0]]
+    for panel in panels[1:]:
+        row += [gap, panel]
+    return cv2.copyMakeBorder(np.concatenate(row, axis=1), _GAP, _GAP, _GAP, _GAP,
+                              cv2.BORDER_CONSTANT, value=(255, 255, 255))
+
+
+def colorize_all(model, pairs: List[Pair], args,
+                 failures: List[Tuple[str, str]]) -> int:
+    """Every pair, in batches, with a progress bar; returns how many were written."""
+    progress = ProgressBar(len(pairs))
+    written = 0
+    for start in range(0, len(pairs), max(1, args.batch_size)):
+        batch = pairs[start:start + max(1, args.batch_size)]
+        written += run_batch(model, batch, args, ImageCache(), failures)
+        for _ in batch:
+            progress.update()
+    sys.stdout.write('\n')
+    return written
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
+        model = init_model(args.config, args.checkpoint, device=args.device)
+    except (FileNotFoundError, ValueError, CheckpointMismatchError,
+            UnsafeCheckpointError) as err:
+        sys.exit(f'error: {err}')
+    written = colorize_all(model, pairs, args, failures) if pairs else 0
+    print(f'{written} colourisation(s) written to {args.out}')
+    if failures:
+        print(f'{len(failures)} failed:', file=sys.stderr)
+        for path, reason in failures:
+            print(f'  {path}: {reason}', file=sys.stderr)
+        return 1
+    if not pairs:
+        print('error: no sketch / reference pairs found', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

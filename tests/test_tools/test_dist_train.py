@@ -1,4 +1,5 @@
 """tools/dist_train.sh: real DDP over gloo on a CPU-only machine; ranks stay identical."""
+import json
 import os
 import subprocess
 import sys
@@ -55,3 +56,23 @@ def test_two_nodes_of_one_process_each_through_the_same_script(tmp_path):
     rank1 = torch.load(work / 'params_rank1.pt')
     for name in rank0:
         torch.testing.assert_close(rank0[name], rank1[name], rtol=0, atol=0, msg=name)
+
+
+def test_distributed_test_gives_the_single_process_metrics(tmp_path):
+    work = tmp_path / 'work'
+    run_tool([sys.executable, 'tools/train.py', 'configs/sga/sga_demo.py', '--work-dir', str(work),
+              '--cfg-options', *TINY, 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+              'default_hooks.checkpoint.interval=2'])
+    # 5 samples: two ranks get 3 + 3 with one padding duplicate that must be dropped.
+    options = ['--cfg-options', *TINY, 'test_dataloader.dataset.length=5']
+    single, dist = tmp_path / 'single.json', tmp_path / 'dist.json'
+    run_tool([sys.executable, 'tools/test.py', 'configs/sga/sga_demo.py', str(work / 'iter_2.pth'),
+              '--work-dir', str(tmp_path / 't1'), '--out', str(single), *options])
+    run_tool(['bash', 'tools/dist_test.sh', 'configs/sga/sga_demo.py', str(work / 'iter_2.pth'),
+              '2', '--work-dir', str(tmp_path / 't2'), '--out', str(dist), *options],
+             env={'MASTER_PORT': str(free_port())})
+    a, b = json.loads(single.read_text()), json.loads(dist.read_text())
+    metrics = [k for k in a if k.startswith('random_ref/')]
+    assert metrics
+    for key in metrics:
+        assert abs(a[key] - b[key]) < 1e-6 * max(1.0, abs(a[key])), key

@@ -1,7 +1,9 @@
 """Save every colourisation of a test run as an image file."""
 import os.path as osp
 
+from mmengine.dist import get_world_size, is_main_process
 from mmengine.hooks import Hook
+from mmengine.utils import ProgressBar
 
 from colorizer.registry import HOOKS
 from colorizer.visualization import save_image, tensor_to_image
@@ -23,6 +25,12 @@ class SaveColorizationsHook(Hook):
 
     def __init__(self, out_dir: str):
         self.out_dir = out_dir
+        self._progress = None
+
+    def before_test(self, runner) -> None:
+        # Rank 0 shows the progress of all ranks (each saves about as many images as it).
+        if is_main_process():
+            self._progress = ProgressBar(len(runner.test_dataloader.dataset))
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for sample in outputs or []:
@@ -31,3 +39,6 @@ class SaveColorizationsHook(Hook):
             if path:
                 name += '_' + osp.splitext(osp.basename(path))[0]
             save_image(osp.join(self.out_dir, f'{name}.png'), tensor_to_image(sample.output))
+            if self._progress is not None:
+                for _ in range(get_world_size()):
+                    self._progress.update()

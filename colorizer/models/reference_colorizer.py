@@ -1,6 +1,6 @@
 """The GAN that MMEngine's Runner trains: one discriminator step, then one generator step."""
 from contextlib import contextmanager
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -63,7 +63,14 @@ class ReferenceColorizer(BaseModel):
         nan_policy (str): What a NaN / Inf loss does: ``'raise'`` stops training with the
             iteration and the loss term named; ``'skip'`` skips that update and counts it in
             the log as ``skipped_steps``.
+        compile_generator (bool | dict): ``torch.compile`` the generator in place (its
+            parameter names, hence checkpoints, stay as they are); a dict gives the
+            ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
+            top-level ``compile`` key also traces the optimiser steps and the loss checks.
         init_cfg (dict, optional): MMEngine weight initialisation config.
+
+    With ``data_preprocessor.channels_last=True`` the model converts its own weights to
+    ``torch.channels_last`` as well, so the convolutions see one memory format throughout.
     """
 
     def __init__(self,
@@ -74,6 +81,7 @@ class ReferenceColorizer(BaseModel):
                  perceptual_loss: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  nan_policy: str = 'raise',
+                 compile_generator: Union[bool, dict] = False,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ColorizationDataPreprocessor')
@@ -90,6 +98,13 @@ class ReferenceColorizer(BaseModel):
         self.perceptual_loss = LOSSES.build(perceptual_loss) if perceptual_loss else None
         self.nan_policy = nan_policy
         self.skipped_steps = 0
+        if getattr(self.data_preprocessor, 'channels_last', False):
+            # channels_last batches meeting contiguous weights would be converted back and
+            # forth inside every convolution
+            self.to(memory_format=torch.channels_last)
+        if compile_generator:
+            options = compile_generator if isinstance(compile_generator, dict) else {}
+            self.generator.compile(**options)
 
     # ------------------------------------------------------------------ training
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:

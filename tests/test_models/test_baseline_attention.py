@@ -15,6 +15,7 @@ VARIANTS = [
     ('SPADE', dict(norm='instance', hidden_channels=16)),
     ('CoCosNet', {}),
     ('UNITE', {}),
+    ('UNITE', dict(transport='balanced')),
     ('CMFT', {}),
     ('CMFT', dict(projections=False, chunk_size=3)),
 ]
@@ -181,8 +182,8 @@ def test_cocosnet_projection_width():
 # --- UNITE -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('epsilon', [0.05, 0.025])
-def test_unite_plan_has_the_requested_marginals(epsilon):
-    net = UNITE(C, epsilon=epsilon)
+def test_unite_balanced_plan_has_the_requested_marginals(epsilon):
+    net = UNITE(C, epsilon=epsilon, transport='balanced')
     x, y = _feats((4, 4)), _feats((3, 5), seed=1)
     with torch.no_grad():
         plan, a, b = net.transport_plan(x, y, num_iters=500)
@@ -227,6 +228,8 @@ def test_unite_rejects_bad_arguments():
         UNITE(C, num_iters=0)
     with pytest.raises(ValueError):
         UNITE(C, epsilon=0.0)
+    with pytest.raises(ValueError, match='transport'):
+        UNITE(C, transport='semi')
 
 
 # --- CMFT ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import pytest
 import torch
 from torchvision.models.vgg import cfgs, make_layers
+from torchvision.transforms import Normalize
 
 from colorizer.models.losses import L1Loss, LSGANLoss, PerceptualLoss, gram_matrix
 from colorizer.registry import LOSSES
@@ -71,6 +72,70 @@ def test_perceptual_weights_and_layers():
     out = loss(fake, real)
     torch.testing.assert_close(out['loss_perceptual'], expected)
     assert out['loss_style'] == 0
+
+
+@pytest.mark.parametrize('input_norm', ['imagenet', 'none'])
+def test_perceptual_input_norm(input_norm):
+    loss = _random_vgg_loss(layers=(3, 8), input_norm=input_norm)
+    g = torch.Generator().manual_seed(0)
+    fake, real = (torch.rand(2, 3, 12, 12, generator=g) * 2 - 1 for _ in range(2))
+    # independent computation: torchvision's own Normalize with the published ImageNet stats,
+    # and a VGG built from the same weights, run layer by layer
+    if input_norm == 'imagenet':
+        norm = Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+        prep = lambda im: norm((im + 1) / 2)  # noqa: E731
+    else:
+        prep = lambda im: im  # noqa: E731
+    vgg = make_layers(cfgs['E'])[:9]
+    vgg.load_state_dict(loss.vgg.state_dict())
+    relu = [i for i, m in enumerate(vgg) if isinstance(m, torch.nn.ReLU)]
+    for i in relu:
+        vgg[i].inplace = False
+
+    def feats(im):
+        x, out = prep(im), []
+        for i, module in enumerate(vgg):
+            x = module(x)
+            if i in (3, 8):
+                out.append(x)
+        return out
+
+    f_fake, f_real = feats(fake), feats(real)
+    perceptual = sum((a - b).abs().mean() for a, b in zip(f_fake, f_real))
+    style = 0
+    for a, b in zip(f_fake, f_real):
+        n, c, h, w = a.shape
+        ga = a.reshape(n * c, h * w) @ a.reshape(n * c, h * w).t() / (n * c * h * w)
+        gb = b.reshape(n * c, h * w) @ b.reshape(n * c, h * w).t() / (n * c * h * w)
+        style = style + (ga - gb).abs().mean()
+    out = loss(fake, real)
+    torch.testing.assert_close(out['loss_perceptual'], 0.01 * perceptual)
+    torch.testing.assert_close(out['loss_style'], 50.0 * style)
+    # the two forms differ, so the switch is not a no-op
+    other = _random_vgg_loss(layers=(3, 8), input_norm='none' if input_norm == 'imagenet'
+                             else 'imagenet')
+    other.vgg.load_state_dict(loss.vgg.state_dict())
+    assert not torch.allclose(other(fake, real)['loss_perceptual'], out['loss_perceptual'])
+
+
+def test_perceptual_rejects_unknown_input_norm():
+    with pytest.raises(ValueError, match='input_norm'):
+        PerceptualLoss(pretrained=None, input_norm='caffe')
+
+
+def test_paper_configs_feed_vgg_the_authors_input():
+    import inspect
+    from pathlib import Path
+
+    from mmengine.config import Config
+    root = Path(__file__).resolve().parents[2]
+    for path in ('configs/_base_/models/sga.py', 'configs/sga/sga_anime.py',
+                 'configs/cmft/cmft_afhq_dog.py', 'configs/unite/unite_afhq_cat.py'):
+        cfg = Config.fromfile(str(root / path))
+        assert cfg.model.perceptual_loss.input_norm == 'none', path
+    # the class default stays the input VGG19 was trained on
+    default = inspect.signature(PerceptualLoss).parameters['input_norm'].default
+    assert default == 'imagenet'
 
 
 def test_perceptual_loads_torchvision_state_dict(tmp_path):

@@ -13,6 +13,7 @@ from colorizer.registry import LOSSES
 VGG19_FILENAME = 'vgg19-dcbb9e9d.pth'
 VGG19_URL = f'https://download.pytorch.org/models/{VGG19_FILENAME}'
 _NUM_VGG19_FEATURES = 37  # len(torchvision.models.vgg19().features)
+INPUT_NORMS = ('imagenet', 'none')
 
 
 def gram_matrix(feat: torch.Tensor, mode: str = 'batch') -> torch.Tensor:
@@ -61,9 +62,19 @@ class PerceptualLoss(nn.Module):
     """L1 between VGG19 activations (perceptual) and between their Gram matrices (style).
 
     The network is torchvision's ``vgg19().features`` cut after the deepest requested layer,
-    frozen and always in eval mode. Inputs in [-1, 1] are mapped to [0, 1] and normalised with
-    the ImageNet mean and std (the authors' code skips that: a bug not reproduced). The target
-    features are computed without gradient.
+    frozen and always in eval mode. The target features are computed without gradient.
+
+    Input normalisation (``input_norm``): torchvision's VGG19 was trained on [0, 1] images
+    normalised with the ImageNet mean and std. ``'imagenet'`` (default) maps the [-1, 1] images
+    to [0, 1] and applies those statistics, the input the weights expect. ``'none'`` feeds the
+    [-1, 1] images unchanged, as the SGA authors' code does (its data loader normalises with
+    mean = std = 0.5 and passes the result straight to ``vgg19(pretrained=True)``). The paper's
+    λ2 = 0.01 and λ3 = 50 were set with the authors' form. ``'imagenet'`` feeds VGG an affine
+    map of the [-1, 1] image with gain 1 / (2·std) ≈ 2.2 per channel plus a shift, so the
+    activations and, quadratically, the Gram matrices are on another scale, and the same λ2,
+    λ3 weigh the perceptual and style losses differently against λ1 and the GAN loss. The
+    paper configs use ``'none'`` to keep the weighting the paper's numbers come from;
+    ``'imagenet'`` gives the features VGG19 was trained to produce.
 
     Args:
         layers: indices into ``vgg19().features`` whose outputs are compared; the authors use
@@ -75,17 +86,26 @@ class PerceptualLoss(nn.Module):
             weights (tests only: the losses then measure random features). A missing file
             raises ``FileNotFoundError`` here, at construction.
         gram_mode: ``'batch'`` (authors' code) or ``'per_sample'``, see :func:`gram_matrix`.
+        input_norm: ``'imagenet'`` ([-1, 1] -> [0, 1] -> ImageNet mean and std) or ``'none'``
+            ([-1, 1] as is, the authors' code).
+
+    Raises:
+        ValueError: bad ``layers``, ``gram_mode`` or ``input_norm``.
+        FileNotFoundError: the VGG19 weights file is missing.
     """
 
     def __init__(self, layers: Sequence[int] = (3, 8), perceptual_weight: float = 0.01,
                  style_weight: float = 50.0, pretrained: Optional[str] = 'auto',
-                 gram_mode: str = 'batch'):
+                 gram_mode: str = 'batch', input_norm: str = 'imagenet'):
         super().__init__()
         layers = sorted(set(int(i) for i in layers))
         if not layers or layers[0] < 0 or layers[-1] >= _NUM_VGG19_FEATURES:
             raise ValueError(f'layers must be indices in [0, {_NUM_VGG19_FEATURES}), got {layers}')
         if gram_mode not in ('batch', 'per_sample'):
             raise ValueError(f"gram_mode must be 'batch' or 'per_sample', got {gram_mode!r}")
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f'input_norm must be one of {INPUT_NORMS}, got {input_norm!r}')
+        self.input_norm = input_norm
         self.layers = layers
         self.perceptual_weight = perceptual_weight
         self.style_weight = style_weight
@@ -120,9 +140,14 @@ class PerceptualLoss(nn.Module):
         self.vgg.eval()
         return self
 
+    def normalise(self, image: torch.Tensor) -> torch.Tensor:
+        """The VGG input for a (B, 3, H, W) image in [-1, 1], per ``input_norm``."""
+        if self.input_norm == 'none':
+            return image
+        return ((image + 1) / 2 - self.mean) / self.std  # [-1, 1] -> [0, 1] -> ImageNet stats
+
     def _features(self, image: torch.Tensor) -> list:
-        # [-1, 1] -> [0, 1] -> ImageNet statistics
-        x = ((image + 1) / 2 - self.mean) / self.std
+        x = self.normalise(image)
         feats = []
         for i, module in enumerate(self.vgg):
             x = module(x)

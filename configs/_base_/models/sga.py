@@ -17,8 +17,11 @@ model = dict(
     reconstruction_loss=dict(type='L1Loss', loss_weight=30.0),
     adversarial_loss=dict(type='LSGANLoss', loss_weight=1.0),
     # relu1_2 and relu2_2 as in the authors' code. 'auto' = torchvision's vgg19-dcbb9e9d.pth in the
-    # torch hub cache; a missing file stops at start-up with where to put it.
+    # torch hub cache; a missing file stops at start-up with where to put it. input_norm='none':
+    # VGG gets the [-1, 1] images as in the authors' code, the input lambda2 = 0.01 and
+    # lambda3 = 50 were set with ('imagenet' normalises for VGG's training statistics and so
+    # reweighs both losses).
     perceptual_loss=dict(
         type='PerceptualLoss', layers=(3, 8), perceptual_weight=0.01, style_weight=50.0,
-        pretrained='auto'),
+        pretrained='auto', input_norm='none'),
 )

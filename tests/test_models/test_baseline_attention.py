@@ -17,7 +17,8 @@ VARIANTS = [
     ('UNITE', {}),
     ('UNITE', dict(transport='balanced')),
     ('CMFT', {}),
-    ('CMFT', dict(projections=False, chunk_size=3)),
+    ('CMFT', dict(projections=True, chunk_size=3)),
+    ('CMFT', dict(level_channels=(2, 2, 4), chunk_size=5)),
 ]
 IDS = [f'{n}-{"-".join(f"{k}={v}" for k, v in a.items()) or "default"}' for n, a in VARIANTS]
 BRANCHES = {
@@ -234,15 +235,85 @@ def test_unite_rejects_bad_arguments():
 
 # --- CMFT ------------------------------------------------------------------------------------
 
-def test_cmft_formula_without_projections():
-    net = CMFT(C, projections=False, chunk_size=None)
+def _cmft_reference(x, y, levels):
+    """Independent computation, one position at a time, float64: for every sketch position i
+    and level l, the correlation with every reference position j, its softmax over j, and
+    the matched (weighted) reference features."""
+    xs, ys = x.detach().double(), y.detach().double()
+    b, c, h, w = xs.shape
+    xt, yt = xs.flatten(2), ys.flatten(2)  # (B, C, N), (B, C, N')
+    out = torch.zeros_like(xt)
+    maps = torch.zeros(b, len(levels), xt.shape[-1], yt.shape[-1], dtype=torch.float64)
+    bounds = [sum(levels[:i]) for i in range(len(levels) + 1)]
+    for n in range(b):
+        for l_idx, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+            for i in range(xt.shape[-1]):
+                corr = torch.stack([(xt[n, lo:hi, i] * yt[n, lo:hi, j]).sum()
+                                    for j in range(yt.shape[-1])])
+                weights = torch.exp(corr - corr.max())
+                weights = weights / weights.sum()
+                maps[n, l_idx, i] = weights
+                out[n, lo:hi, i] = (weights * yt[n, lo:hi]).sum(-1)
+    return xs + out.reshape(b, c, h, w), maps.mean(1)
+
+
+@pytest.mark.parametrize('levels', [None, (2, 2, 4), (1, 7)])
+def test_cmft_position_correlation_matches_independent_computation(levels):
+    net = CMFT(C, level_channels=levels, chunk_size=4)
     x, y = _feats((3, 3)), _feats((2, 4), seed=1)
-    xf, yf = x.flatten(2), y.flatten(2)  # (B, C, N), (B, C, N')
-    attn = torch.softmax(xf.unsqueeze(-1) * yf.unsqueeze(-2), dim=-1)  # (B, C, N, N')
-    out = (attn * yf.unsqueeze(-2)).sum(-1)
-    fused, avg = net(x, y, return_attention=True)
-    torch.testing.assert_close(fused, x + out.reshape(2, C, 3, 3))
-    torch.testing.assert_close(avg, attn.mean(1).detach())
+    fused, attn = net(x, y, return_attention=True)
+    expected, expected_map = _cmft_reference(x, y, levels or (C,))
+    torch.testing.assert_close(fused.double(), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(attn.double(), expected_map, rtol=1e-5, atol=1e-6)
+
+
+def _one_hot_positions(channels, n, scale=6.0):
+    # position i carries scale·e_i (then zero channels): self-correlation scale², others 0
+    tokens = torch.zeros(n, channels)
+    tokens[torch.arange(n), torch.arange(n)] = scale
+    return tokens
+
+
+def test_cmft_matches_position_to_position_not_per_channel():
+    # the reference is the sketch with its positions permuted: the position-to-position
+    # correlation finds, for each sketch position, the reference position holding the same
+    # feature vector, and transfers it (a per-channel matching would not: each channel alone
+    # sees only scalars)
+    perm = torch.tensor([2, 0, 1, 5, 3, 4])
+    x = _one_hot_positions(16, 6).t().reshape(1, 16, 2, 3)
+    y = x.flatten(2)[..., perm].reshape(1, 16, 2, 3)  # y_j = x_perm[j]
+    fused, attn = CMFT(16, chunk_size=None)(x, y, return_attention=True)
+    torch.testing.assert_close(attn[0], torch.eye(6)[:, perm], atol=1e-4, rtol=0)
+    torch.testing.assert_close(fused, 2 * x, atol=1e-3, rtol=1e-4)
+
+
+def test_cmft_levels_are_matched_separately():
+    # level 1 of the reference is the sketch's level 1 in place, level 2 is the sketch's level 2
+    # with the positions reversed: each level's map follows its own channels, so both levels
+    # are transferred exactly; one map over all channels sees ties and blends
+    perm = torch.tensor([3, 2, 1, 0])
+    level = _one_hot_positions(4, 4).t()  # (4 channels, 4 positions)
+    x = torch.cat([level, level]).reshape(1, 8, 2, 2)
+    y = torch.cat([level, level[:, perm]]).reshape(1, 8, 2, 2)
+    fused = CMFT(8, level_channels=(4, 4), chunk_size=None)(x, y)
+    torch.testing.assert_close(fused, 2 * x, atol=1e-3, rtol=1e-4)
+    single = CMFT(8, chunk_size=None)(x, y)
+    assert (single - 2 * x).abs().max() > 1.0
+
+
+def test_cmft_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='level_channels'):
+        CMFT(C, level_channels=(4, 3))
+    with pytest.raises(ValueError, match='level_channels'):
+        CMFT(C, level_channels=(8, 0))
+    with pytest.raises(ValueError, match='chunk_size'):
+        CMFT(C, chunk_size=-1)
+
+
+def test_cmft_projections():
+    assert not list(CMFT(C).parameters())  # the paper's module has no parameters
+    net = CMFT(C, projections=True)
+    assert sum(p.numel() for p in net.parameters()) == 3 * (C * C + C)
 
 
 @pytest.mark.parametrize('chunk_size', [1, 4, 7])
@@ -262,17 +333,17 @@ def test_cmft_chunked_equals_unchunked(chunk_size):
 
 
 def test_cmft_aggregate_never_holds_more_than_a_chunk(monkeypatch):
-    # the softmax inputs, forward and (recomputed) backward, are at most B·C·chunk·N'
+    # the softmax inputs, forward and (recomputed) backward, are at most B·chunk·N' per level
     import colorizer.models.attention.cmft as cmft_mod
     sizes = []
     real = cmft_mod._cmft_chunk
 
-    def spy(q, k, v):
-        sizes.append(q.shape[-1])
-        return real(q, k, v)
+    def spy(q, k, v, levels):
+        sizes.append(q.shape[1])
+        return real(q, k, v, levels)
 
     monkeypatch.setattr(cmft_mod, '_cmft_chunk', spy)
-    q, k, v = (torch.randn(1, 4, n, requires_grad=True) for n in (10, 6, 6))
+    q, k, v = (torch.randn(1, n, 4, requires_grad=True) for n in (10, 6, 6))
     cmft_aggregate(q, k, v, chunk_size=3).sum().backward()
     assert max(sizes) == 3 and len(sizes) == 2 * 4  # 4 chunks, each recomputed once
 

@@ -1,5 +1,6 @@
 # UNITE (Zhan et al., CVPR 2021) baseline of paper Table 2 on afhq_wild: only the attention
-# module differs from configs/sga/sga_afhq_wild.py (class defaults = the configured values).
+# module differs from configs/sga/sga_afhq_wild.py. Unbalanced transport (KL-relaxed marginals) as
+# in the UNITE paper; transport='balanced' gives the balanced plan of the authors' code.
 _base_ = ['../sga/sga_afhq_wild.py']
 method = 'UNITE'
-model = dict(generator=dict(attention=dict(type='UNITE')))
+model = dict(generator=dict(attention=dict(type='UNITE', transport='unbalanced')))

@@ -301,7 +301,39 @@ def test_cmft_levels_are_matched_separately():
     assert (single - 2 * x).abs().max() > 1.0
 
 
+def test_cmft_encoder_levels():
+    from colorizer.models.attention.cmft import encoder_level_channels
+    from colorizer.models.generators.encoder import encoder_widths
+    for base in (1, 2, 4, 16, 32):
+        for levels in range(1, 7):
+            widths = encoder_widths(base, levels)
+            assert encoder_level_channels(sum(widths)) == tuple(
+                a + b for a, b in zip(widths[::2], widths[1::2]))
+    assert encoder_level_channels(992) == (32, 64, 128, 256, 512)  # the paper's encoder
+    assert CMFT(120, level_channels='encoder').level_channels == (8, 16, 32, 64)  # the demo's
+    with pytest.raises(ValueError, match='even'):
+        encoder_level_channels(31)
+
+
+def test_cmft_configs_match_per_encoder_level():
+    from pathlib import Path
+
+    from mmengine.config import Config
+
+    from colorizer.registry import GENERATORS
+    root = Path(__file__).resolve().parents[2]
+    for name in ('cmft_anime', 'cmft_afhq_cat', 'cmft_afhq_dog', 'cmft_afhq_wild', 'cmft_demo'):
+        cfg = Config.fromfile(str(root / 'configs' / 'cmft' / f'{name}.py'))
+        assert cfg.model.generator.attention == dict(type='CMFT', level_channels='encoder')
+    gen_cfg = Config.fromfile(str(root / 'configs/cmft/cmft_demo.py')).model.generator
+    generator = GENERATORS.build(gen_cfg)
+    assert generator.attention.level_channels == (8, 16, 32, 64)
+    assert not list(generator.attention.parameters())
+
+
 def test_cmft_rejects_bad_arguments():
+    with pytest.raises(ValueError, match='level_channels'):
+        CMFT(C, level_channels='decoder')
     with pytest.raises(ValueError, match='level_channels'):
         CMFT(C, level_channels=(4, 3))
     with pytest.raises(ValueError, match='level_channels'):

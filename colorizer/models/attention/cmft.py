@@ -15,7 +15,7 @@ checkpointed under autograd (the backward recomputes it), so the map memory is
 O(B·chunk_size·N') at any time, forward or backward, not B·N·N'. Chunked equals unchunked to
 float tolerance, for values and gradients.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -48,6 +48,34 @@ def _chunks(n: int, chunk_size: Optional[int]):
 
 def _levels(channels: int, level_channels: Optional[Sequence[int]]) -> Tuple[int, ...]:
     return (channels, ) if level_channels is None else tuple(int(c) for c in level_channels)
+
+
+def encoder_level_channels(channels: int) -> Tuple[int, ...]:
+    """The widths of the SCFT encoder's levels inside its C concatenated channels.
+
+    The encoder (:mod:`colorizer.models.generators.encoder`) has two blocks of width
+    ``base·2^l`` per level l < L, so C = 2·base·(2^L − 1); this finds the largest L with an
+    integer base. The answer is exact for every power-of-two base width (the paper's 16, the
+    demo's 4, the tests' 2): no larger L can divide such a C.
+
+    Args:
+        channels: C, the fused feature channels.
+
+    Returns:
+        The L level widths ``(2·base, 4·base, ..., 2^L·base)``, summing to C
+        (``encoder_level_channels(992) == (32, 64, 128, 256, 512)``).
+
+    Raises:
+        ValueError: C is odd (no encoder of two blocks per level has it).
+    """
+    from colorizer.models.generators.encoder import encoder_widths  # no import cycle at load
+    if channels < 2 or channels % 2:
+        raise ValueError(f'{channels} channels are not those of an encoder of two blocks per '
+                         f'level (C = 2·base·(2^L − 1) is even); pass level_channels explicitly')
+    num_levels = max(n for n in range(1, channels.bit_length() + 1)
+                     if channels % (2 * (2**n - 1)) == 0)
+    widths = encoder_widths(channels // (2 * (2**num_levels - 1)), num_levels)
+    return tuple(a + b for a, b in zip(widths[::2], widths[1::2]))
 
 
 def cmft_aggregate(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -139,9 +167,9 @@ class CMFT(MapBranchMixin, BaseAttention):
       are no decoder levels to visit coarse to fine. ``level_channels`` gives the widths of
       the encoder levels inside the concatenation; each level is then matched and
       transferred with its own correspondence (the paper's one-CMFT-per-level), all at the
-      pooled resolution. The paper configs set it to the generator's levels (two blocks of
-      the same width per level: 32, 64, 128, 256, 512 channels for the paper's widths).
-      ``None`` matches all channels with one map.
+      pooled resolution. ``'encoder'`` (the CMFT configs) takes the generator's levels from C
+      (two blocks of the same width per level: 32, 64, 128, 256, 512 channels for the paper's
+      992, see :func:`encoder_level_channels`). ``None`` matches all channels with one map.
     - No projections in the paper's module (its encoders are what learns);
       ``projections=False`` is the default. ``projections=True`` adds conv1x1 W_q, W_k, W_v on
       all channels before the levels are split (SCFT's parameter count, 3·C²).
@@ -161,20 +189,26 @@ class CMFT(MapBranchMixin, BaseAttention):
         channels: C of both feature maps.
         projections: conv1x1 projections of queries, keys and values.
         level_channels: widths of the consecutive channel levels, matched separately (summing
-            to C); None: one level.
+            to C); ``'encoder'``: the SCFT encoder's levels (:func:`encoder_level_channels`);
+            None: one level.
         chunk_size: query positions per chunk (None or 0: no chunking, B·N·N' memory).
 
     Raises:
-        ValueError: a negative ``chunk_size``, or ``level_channels`` with a non-positive width
-            or not summing to ``channels``.
+        ValueError: a negative ``chunk_size``, or ``level_channels`` an unknown string, with a
+            non-positive width or not summing to ``channels``.
     """
 
     def __init__(self, channels: int, projections: bool = False,
-                 level_channels: Optional[Sequence[int]] = None,
+                 level_channels: Union[None, str, Sequence[int]] = None,
                  chunk_size: Optional[int] = 64):
         super().__init__(channels)
         if chunk_size is not None and chunk_size < 0:
             raise ValueError(f'chunk_size must be positive, 0 or None, got {chunk_size}')
+        if isinstance(level_channels, str):
+            if level_channels != 'encoder':
+                raise ValueError(f"level_channels must be None, 'encoder' or a sequence of "
+                                 f"widths, got {level_channels!r}")
+            level_channels = encoder_level_channels(channels)
         if level_channels is not None:
             level_channels = tuple(int(c) for c in level_channels)
             if not level_channels or min(level_channels) < 1 or sum(level_channels) != channels:

@@ -37,7 +37,8 @@ def sinkhorn_log(cost: torch.Tensor, log_a: torch.Tensor, log_b: torch.Tensor, e
     """Entropic optimal transport, balanced or unbalanced, by log-domain Sinkhorn iterations.
 
     Minimises over P >= 0 (Chizat, Peyré, Schmitzer, Vialard, "Scaling algorithms for unbalanced
-    optimal transport problems", Math. Comp. 2018; the form of UNITE §3 and of geomloss)::
+    optimal transport problems", Math. Comp. 2018; the form UNITE describes, and that of
+    geomloss, the solver of the authors' code)::
 
         <P, cost> + ε KL(P | a⊗b) + τ KL(P 1 | a) + τ KL(Pᵀ 1 | b)
 

@@ -32,7 +32,7 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as mmengine_io
 
 #: Names of the temporary files of :class:`AtomicFile` (group 1: the target's name).
-TEMPORARY_NAME = re.compile(r'^\.(.+)\.[0-9a-f]{16}\.tmp$')
+TEMPORARY_NAME = re.compile(r'^\.(.+)\.([0-9a-f]{16}|[a-z0-9_]{8})\.tmp$')
 
 
 class AtomicFile:

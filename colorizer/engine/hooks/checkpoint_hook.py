@@ -21,7 +21,9 @@ class CheckpointHook(_MMCheckpointHook):
       first, so a kill at that moment leaves it empty);
     - with ``max_keep_ckpts``, the oldest checkpoint is deleted *after* the new checkpoint and
       the pointer to it are written (MMEngine deletes first, so with ``max_keep_ckpts=1`` a kill
-      during the next write leaves no checkpoint at all, and the pointer dangling).
+      during the next write leaves no checkpoint at all, and the pointer dangling). A kill
+      between the two leaves the old checkpoint in place (no longer counted by
+      ``max_keep_ckpts``): one file too many, never one too few.
 
     Best checkpoints (``save_best``) keep MMEngine's content: weights, message hub and meta,
     without optimiser or scheduler state, so ``--resume`` refuses them and says to use

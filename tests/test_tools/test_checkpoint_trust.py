@@ -19,6 +19,7 @@ import torch
 
 from colorizer.apis import init_model
 from colorizer.engine import safe_load
+from colorizer.engine.checkpoint_safety import pack_history_buffers
 from tool_runner import ROOT, TINY, free_port, run_tool, train
 
 DEMO = 'configs/sga/sga_demo.py'
@@ -89,8 +90,8 @@ def test_multi_process_checkpoint_serves_one_process_and_bad_resumes_are_refused
         assert torch.equal(value, checkpoint['state_dict'][f'generator.{key}']), key
 
     # The old form (generator.module.*, written by earlier versions) loads the same.
-    old = dict(checkpoint, state_dict={k.replace('generator.', 'generator.module.', 1): v
-                                       for k, v in checkpoint['state_dict'].items()})
+    old = {'state_dict': {k.replace('generator.', 'generator.module.', 1): v
+                          for k, v in checkpoint['state_dict'].items()}}
     torch.save(old, tmp_path / 'old_form.pth')
     old_model = init_model(str(work / 'sga_demo.py'), str(tmp_path / 'old_form.pth'))
     for key, value in model.state_dict().items():
@@ -110,6 +111,7 @@ def test_multi_process_checkpoint_serves_one_process_and_bad_resumes_are_refused
     lacking = dict(checkpoint, state_dict=dict(checkpoint['state_dict']))
     dropped = next(k for k in lacking['state_dict'] if k.startswith('generator.decoder'))
     del lacking['state_dict'][dropped]
+    pack_history_buffers(lacking['message_hub'])  # safe_load unpacked them
     torch.save(lacking, tmp_path / 'lacking.pth')
     result = train(tmp_path / 'r1', 'train_cfg.max_iters=3', *TINY_NO_HOOKS,
                    extra=['--resume', str(tmp_path / 'lacking.pth')], check=False)

@@ -101,6 +101,14 @@ def test_multi_process_checkpoint_serves_one_process_and_bad_resumes_are_refused
               str(tmp_path / 'test'), '--out', str(tmp_path / 'test.json'),
               '--cfg-options', *TINY_NO_HOOKS])
 
+    # A NaN loss stops the run in one line, naming the iteration and the loss term; the
+    # checkpoint it resumed from stays as it was.
+    before = (work / 'iter_2.pth').read_bytes()
+    result = train(work, 'train_cfg.max_iters=3', 'model.reconstruction_loss.loss_weight=nan',
+                   *TINY_NO_HOOKS, extra=['--resume'], check=False)
+    _one_line_error(result, 'non-finite loss at iteration 3', 'loss_rec=nan')
+    assert (work / 'iter_2.pth').read_bytes() == before
+
     # One process resumes the 2-process run and finishes.
     result = train(work, 'train_cfg.max_iters=3', 'train_cfg.val_interval=100',
                    *TINY_NO_HOOKS, extra=['--resume'])

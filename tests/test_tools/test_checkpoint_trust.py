@@ -20,7 +20,7 @@ import torch
 from colorizer.apis import init_model
 from colorizer.engine import safe_load
 from colorizer.engine.checkpoint_safety import pack_history_buffers
-from tool_runner import ROOT, TINY, free_port, run_tool, train
+from tool_runner import TINY, free_port, run_tool, train
 
 DEMO = 'configs/sga/sga_demo.py'
 #: TINY without its SampleGridHook option: these runs list no custom hooks at all.

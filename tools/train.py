@@ -20,8 +20,8 @@ from colorizer.engine.amp import enable_amp
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line
 from colorizer.engine.checkpoint_sources import is_remote
 from colorizer.engine.config_validation import ConfigError, check_config
-from colorizer.models.reference_colorizer import NonFiniteLossError
 from colorizer.engine.run_config import load_run_config
+from colorizer.models.reference_colorizer import NonFiniteLossError
 
 
 def parse_args(argv=None):

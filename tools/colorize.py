@@ -36,10 +36,10 @@ import cv2
 import numpy as np
 from mmengine.utils import ProgressBar
 
-from colorizer.apis import (CheckpointMismatchError, Letterbox, colorize, draw_marker,
+from colorizer.apis import (Letterbox, colorize, draw_marker,
                             init_model, line_art, load_rgb, overlay_heatmap)
 from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError
-from colorizer.engine.checkpoint_safety import UnsafeCheckpointError
+from colorizer.engine.checkpoint_errors import CheckpointError
 from colorizer.visualization import save_image
 
 _GAP = 4  # white pixels between the panels of a grid
@@ -252,8 +252,8 @@ def main(argv=None) -> int:
     try:
         pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
         model = init_model(args.config, args.checkpoint, device=args.device)
-    except (FileNotFoundError, ValueError, CheckpointMismatchError,
-            UnsafeCheckpointError) as err:
+    except (FileNotFoundError, ValueError, CheckpointError) as err:
+        # CheckpointMismatchError, UnsafeCheckpointError, CheckpointSourceError, ...
         sys.exit(f'error: {err}')
     written = colorize_all(model, pairs, args, failures) if pairs else 0
     print(f'{written} colourisation(s) written to {args.out}')

@@ -14,9 +14,10 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
-from mmengine.runner import Runner
 
-from colorizer.engine import init_distributed
+from colorizer.engine import ColorizerRunner, init_distributed
+from colorizer.engine.checkpoint_errors import CheckpointError, one_line
+from colorizer.engine.checkpoint_sources import is_remote
 from colorizer.engine.config_validation import ConfigError, check_config
 from colorizer.engine.run_config import load_run_config
 
@@ -24,7 +25,8 @@ from colorizer.engine.run_config import load_run_config
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (evaluate) a colorizer checkpoint')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file (or URL, open-mmlab://...: '
+                        'downloaded and loaded through the same allow-listed loader)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
     parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
@@ -40,7 +42,7 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load and check the config; point it at the checkpoint."""
-    if not osp.isfile(args.checkpoint):
+    if not is_remote(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
     # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
@@ -53,22 +55,6 @@ def build_config(args) -> Config:
     return cfg
 
 
-class CheckpointMismatchError(RuntimeError):
-    """The checkpoint's weights do not fit the model the config builds."""
-
-
-def load_strictly(runner: Runner, checkpoint: str) -> None:
-    """Load every weight of ``checkpoint`` into the runner's model, or say which keys differ."""
-    try:
-        runner.load_checkpoint(checkpoint, map_location='cpu', strict=True)
-    except RuntimeError as error:
-        if isinstance(error, CheckpointMismatchError) or 'state_dict' not in str(error):
-            raise
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint} does not fit the model of {runner.cfg.filename} '
-            f'(another architecture or config?):\n{error}') from error
-
-
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -77,11 +63,13 @@ def main(argv=None):
         sys.exit(f'error: {error}')
     init_distributed(args.launcher)
     try:
-        runner = Runner.from_cfg(cfg)
-        load_strictly(runner, args.checkpoint)
+        runner = ColorizerRunner.from_cfg(cfg)
+        # Every weight or none (ColorizerRunner.load_checkpoint names the keys that differ).
+        runner.load_checkpoint(args.checkpoint, map_location='cpu')
         metrics = runner.test()
-    except (FileNotFoundError, CheckpointMismatchError) as error:
-        sys.exit(f'error: {error}')
+    except (FileNotFoundError, CheckpointError) as error:
+        # UnsafeCheckpointError, CheckpointMismatchError, ... : one line, no traceback.
+        sys.exit(f'error: {one_line(error)}')
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, 'results.json')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)

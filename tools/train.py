@@ -14,12 +14,14 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
-from colorizer.engine import init_distributed
+from colorizer.engine import ColorizerRunner, init_distributed
 from colorizer.engine.amp import enable_amp
+from colorizer.engine.checkpoint_errors import CheckpointError, one_line
+from colorizer.engine.checkpoint_sources import is_remote
 from colorizer.engine.config_validation import ConfigError, check_config
 from colorizer.engine.run_config import load_run_config
+from colorizer.models.reference_colorizer import NonFiniteLossError
 
 
 def parse_args(argv=None):
@@ -29,7 +31,10 @@ def parse_args(argv=None):
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest checkpoint in '
-                        'the work dir when no path is given')
+                        'the work dir when no path is given (the one last_checkpoint names; '
+                        'the newest complete one if that is missing, empty or dangling). The '
+                        'checkpoint must hold the optimiser and scheduler states: to start a '
+                        'new run from weights only, use --cfg-options load_from=PATH')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on CUDA, bf16 on CPU')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -51,7 +56,7 @@ def build_config(args) -> Config:
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
-        if not osp.isfile(args.resume):
+        if not is_remote(args.resume) and not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
     check_config(cfg)
@@ -66,11 +71,14 @@ def main(argv=None):
         sys.exit(f'error: {error}')
     init_distributed(args.launcher)
     try:
-        runner = Runner.from_cfg(cfg)
+        runner = ColorizerRunner.from_cfg(cfg)
         runner.train()
-    except FileNotFoundError as error:
-        # Missing data folders and weight files: the message names the path; no traceback.
-        sys.exit(f'error: {error}')
+    except (FileNotFoundError, CheckpointError, NonFiniteLossError) as error:
+        # Missing data folders and weight files, checkpoints that are unsafe, incomplete or
+        # of another model, a NaN loss: the message names the file / key / iteration and
+        # what to do; a traceback would add nothing (UnsafeCheckpointError is a
+        # CheckpointError).
+        sys.exit(f'error: {one_line(error)}')
 
 
 if __name__ == '__main__':

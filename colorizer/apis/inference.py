@@ -25,7 +25,9 @@ import torch
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
 
-from colorizer.engine.checkpoint_safety import safe_load
+from colorizer.engine.checkpoint_errors import CheckpointMismatchError
+from colorizer.engine.checkpoint_sources import ensure_safe_loaders
+from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
 from colorizer.registry import MODELS
 from .attention_map import AttentionMap
@@ -34,15 +36,7 @@ from .letterbox import Letterbox
 
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES']
 
-#: Model arguments (and their checkpoint keys) that only training needs: inference builds the
-#: model without them, so the VGG19 weights of the perceptual loss need not be on the machine.
-TRAINING_ONLY_MODULES = ('perceptual_loss', )
-
 _SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
-
-
-class CheckpointMismatchError(RuntimeError):
-    """The checkpoint's weights do not fit the model the config builds."""
 
 
 def init_model(config: Union[str, Config],
@@ -53,9 +47,12 @@ def init_model(config: Union[str, Config],
 
     Args:
         config: Config file path or :class:`mmengine.Config` (not modified).
-        checkpoint: Checkpoint to load (strictly, through the allow-listed
-            :func:`~colorizer.engine.checkpoint_safety.safe_load`). ``None`` keeps the random
-            initialisation (tests).
+        checkpoint: Checkpoint to load: a local path, or a URL / ``open-mmlab://``-style
+            name (downloaded, then loaded through the same allow-listed
+            :func:`~colorizer.engine.checkpoint_safety.safe_load`). Loaded completely
+            (:func:`~colorizer.engine.model_state.load_model_state`); checkpoints of
+            multi-process runs (``generator.module.*`` keys) load too. ``None`` keeps the
+            random initialisation (tests).
         device: Where the model runs, e.g. ``'cpu'`` or ``'cuda:0'``.
         img_size: Input size ``(h, w)`` or side length; default: the training size of the
             config's dataset (``img_size``, or the ``size`` of a resizing transform).
@@ -68,6 +65,7 @@ def init_model(config: Union[str, Config],
         FileNotFoundError: The config or checkpoint file is missing.
         CheckpointMismatchError: The checkpoint holds weights of another architecture.
         UnsafeCheckpointError: The checkpoint references objects outside the allow-list.
+        CheckpointSourceError: A checkpoint URL could not be downloaded.
     """
     cfg = _load_config(config)
     if cfg.get('custom_imports'):
@@ -87,29 +85,19 @@ def init_model(config: Union[str, Config],
 
 
 def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
-    """Load every weight of ``checkpoint`` into ``model`` or say which keys differ.
+    """Load every weight of ``checkpoint`` (path, URL or scheme) into ``model``.
 
-    Weights of :data:`TRAINING_ONLY_MODULES` are skipped: the model was built without them.
+    Weights of :data:`TRAINING_ONLY_MODULES` may be absent on either side: inference builds
+    the model without them.
 
     Raises:
         CheckpointMismatchError: Missing or unexpected keys, or mismatched shapes.
+        UnsafeCheckpointError: The file references objects outside the allow-list.
     """
-    state = safe_load(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    if state and all(key.startswith('module.') for key in state):
-        state = {key[len('module.'):]: value for key, value in state.items()}
-    state = {key: value for key, value in state.items()
-             if key.split('.', 1)[0] not in TRAINING_ONLY_MODULES}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint} does not fit the model of the config: {err}') from err
-    if missing or unexpected:
-        raise CheckpointMismatchError(
-            f'checkpoint {checkpoint} does not fit the model of the config (another '
-            f'architecture or config?): missing keys {_some(missing)}, unexpected keys '
-            f'{_some(unexpected)}')
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ensure_safe_loaders()
+    state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    load_model_state(model, state, checkpoint)
 
 
 def training_size(cfg: Config) -> Tuple[int, int]:
@@ -300,9 +288,3 @@ def _pair(size) -> Tuple[int, int]:
 def _round_up(size: Tuple[int, int], divisor: int) -> Tuple[int, int]:
     """Round each side up to a multiple of the generator's stride."""
     return tuple(-(-side // divisor) * divisor for side in size)
-
-
-def _some(keys: Sequence[str], limit: int = 8) -> str:
-    keys = list(keys)
-    shown = ', '.join(keys[:limit]) or 'none'
-    return shown + (f' and {len(keys) - limit} more' if len(keys) > limit else '')

@@ -1,18 +1,25 @@
 """Training machinery: optimiser wrappers, distributed wrappers, safe checkpoints, hooks."""
-from .atomic_file_backend import register_atomic_local_backend
-from .checkpoint_safety import register_safe_local_loader, safe_load
+from .atomic_file_backend import AtomicFile, register_atomic_local_backend
+from .checkpoint_errors import (CheckpointError, CheckpointMismatchError,
+                                CheckpointSourceError, IncompleteCheckpointError)
+from .checkpoint_safety import UnsafeCheckpointError, safe_load
+from .checkpoint_sources import register_safe_loaders
 from .distributed import init_distributed
 from .gan_optim_wrapper_constructor import GANOptimWrapperConstructor
-from .hooks import SafeCheckpointHook, SampleGridHook
+from .hooks import CheckpointHook, SafeCheckpointHook, SampleGridHook
 from .model_wrappers import SeparateDistributedDataParallel
+from .runner import ColorizerRunner
 
-# Every checkpoint colorizer reads from disk goes through the allow-listed loader, and every
-# checkpoint it writes appears atomically.
-register_safe_local_loader()
+# Also done by `import colorizer` (the package imports this module first): every checkpoint
+# colorizer reads goes through the allow-listed loader, and every checkpoint it writes
+# appears atomically.
+register_safe_loaders()
 register_atomic_local_backend()
 
 __all__ = [
-    'GANOptimWrapperConstructor', 'SafeCheckpointHook', 'SampleGridHook',
-    'SeparateDistributedDataParallel', 'init_distributed', 'register_safe_local_loader',
-    'safe_load'
+    'AtomicFile', 'CheckpointError', 'CheckpointHook', 'CheckpointMismatchError',
+    'CheckpointSourceError', 'ColorizerRunner', 'GANOptimWrapperConstructor',
+    'IncompleteCheckpointError', 'SafeCheckpointHook', 'SampleGridHook',
+    'SeparateDistributedDataParallel', 'UnsafeCheckpointError', 'init_distributed',
+    'register_safe_loaders', 'safe_load'
 ]

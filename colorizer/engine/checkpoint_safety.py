@@ -9,20 +9,25 @@ Instead:
 
 - :func:`safe_load` allows exactly the numpy globals that rebuild plain arrays, dtypes and
   scalars (:data:`SAFE_GLOBALS`) and refuses everything else with :class:`UnsafeCheckpointError`;
-- ``HistoryBuffer`` objects never reach the pickle:
-  :class:`~colorizer.engine.hooks.SafeCheckpointHook` turns them into plain arrays before
-  saving and back after loading;
-- :func:`register_safe_local_loader` makes MMEngine's loader for local paths use
-  :func:`safe_load`, so ``--resume``, ``load_from`` and ``tools/test.py`` all go through it.
+- ``HistoryBuffer`` objects never reach the pickle: every save through
+  :class:`~colorizer.engine.runner.ColorizerRunner` turns them into plain tensors
+  (:func:`pack_history_buffers`) and then checks that nothing outside the allow-list is left
+  (:func:`find_unloadable`), so a checkpoint colorizer writes is one colorizer can load, with or
+  without :class:`~colorizer.engine.hooks.SafeCheckpointHook` in the config; :func:`safe_load`
+  turns them back, so every reader gets MMEngine's usual objects;
+- :mod:`colorizer.engine.checkpoint_sources` routes every scheme of MMEngine's
+  ``CheckpointLoader`` (local paths, URLs, ``open-mmlab://``, ...) through :func:`safe_load`.
 """
+import collections
 import os.path as osp
 import pickle
-from typing import Any, Dict
+from typing import Any, BinaryIO, Dict, List, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+
+from .checkpoint_errors import CheckpointError
 
 _NUMPY_DTYPE_CLASSES = [type(np.dtype(name)) for name in (
     'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
@@ -35,16 +40,30 @@ SAFE_GLOBALS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct,
 _BUFFER_TAG = '__history_buffer__'
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError):
-    """The checkpoint references Python objects outside the allow-list; it was not executed."""
+class UnsafeCheckpointError(pickle.UnpicklingError, CheckpointError):
+    """The checkpoint references Python objects outside the allow-list; it was not executed.
+
+    Also raised at save time when a checkpoint about to be written holds such an object, so
+    that no run writes a checkpoint that colorizer would then refuse to load.
+    """
 
 
-def safe_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
+class CorruptCheckpointError(CheckpointError):
+    """The file is not a readable torch checkpoint (truncated, or not a checkpoint at all)."""
+
+
+def safe_load(filename: Union[str, BinaryIO], map_location: Any = None,
+              name: str = None) -> Dict[str, Any]:
     """``torch.load`` with ``weights_only=True`` and colorizer's allow-list.
 
+    ``HistoryBuffer`` entries packed by :func:`pack_history_buffers` are turned back into
+    ``HistoryBuffer`` objects (after unpickling, from plain tensors: nothing is executed).
+
     Args:
-        filename (str): Local checkpoint path.
+        filename (str | file): Local checkpoint path, or a binary file object.
         map_location: Same as :func:`torch.load`.
+        name (str, optional): What error messages call the checkpoint (a URL, say);
+            default: ``filename``.
 
     Returns:
         dict: The checkpoint.
@@ -53,26 +72,35 @@ def safe_load(filename: str, map_location: Any = None) -> Dict[str, Any]:
         FileNotFoundError: The file does not exist.
         UnsafeCheckpointError: The file references a global outside :data:`SAFE_GLOBALS`
             (a crafted or foreign pickle); nothing in it was executed.
+        CorruptCheckpointError: The file is truncated or not a torch file.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    if isinstance(filename, str):
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(f'checkpoint {filename} does not exist')
+    name = name or str(filename)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            checkpoint = torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         raise UnsafeCheckpointError(
-            f'refused to load checkpoint {filename}: it references Python objects that are not '
+            f'refused to load checkpoint {name}: it references Python objects that are not '
             f'on the allow-list ({_unsafe_globals(filename)}). Loading it could execute code, '
             'so it was not unpickled. If you made this file yourself with another tool, '
             'load it in a trusted session and re-save only its tensors.') from error
-    except RuntimeError as error:
-        raise RuntimeError(f'checkpoint {filename} is not a readable torch file '
-                           f'(truncated or corrupt?): {error}') from error
+    except (RuntimeError, EOFError, ValueError) as error:
+        detail = ' '.join(str(error).split())
+        raise CorruptCheckpointError(f'checkpoint {name} is not a readable torch file '
+                                     f'(truncated or corrupt?): {detail}') from error
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get('message_hub'), dict):
+        unpack_history_buffers(checkpoint['message_hub'])
+    return checkpoint
 
 
-def _unsafe_globals(filename: str) -> str:
+def _unsafe_globals(filename: Union[str, BinaryIO]) -> str:
     try:
+        if not isinstance(filename, str):
+            filename.seek(0)
         names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
     except Exception:  # the file is not even a zip archive: report the pickle error only
         return 'unknown'
@@ -80,14 +108,69 @@ def _unsafe_globals(filename: str) -> str:
     return ', '.join(n for n in names if n not in allowed) or 'unknown'
 
 
-def register_safe_local_loader() -> None:
-    """Route MMEngine's local-file checkpoint loading through :func:`safe_load`."""
-    CheckpointLoader.register_scheme(prefixes='', loader=safe_load, force=True)
+#: Container and leaf types that ``torch.load(weights_only=True)`` rebuilds by itself.
+_PLAIN_CONTAINERS = (dict, collections.OrderedDict, list, tuple, set)
+_PLAIN_LEAVES = (str, bytes, bool, int, float, complex, type(None), torch.Tensor, torch.dtype,
+                 torch.device, torch.Size, np.dtype)
+
+
+def find_unloadable(obj: Any, path: str = 'checkpoint') -> List[Tuple[str, str]]:
+    """Where ``obj`` holds objects that :func:`safe_load` would refuse.
+
+    A check of the structure (not a second serialisation), so it is cheap enough to run on
+    every save: containers must be plain dicts, lists, tuples or sets; leaves tensors, numpy
+    arrays and scalars of the allow-listed dtypes, or Python literals.
+
+    Args:
+        obj: The checkpoint (or any part of it).
+        path (str): How to name ``obj`` in the result.
+
+    Returns:
+        list[tuple[str, str]]: ``(key path, type name)`` of each refused object, e.g.
+        ``("checkpoint['message_hub']['log_scalars']['loss']", 'HistoryBuffer')``.
+    """
+    found = []
+    stack = [(obj, path)]
+    allowed_dtypes = {np.dtype(t) for t in (
+        'bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64',
+        'float16', 'float32', 'float64')}
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, (np.ndarray, np.generic)):
+            if value.dtype not in allowed_dtypes:
+                found.append((where, f'numpy {value.dtype}'))
+        elif type(value) in _PLAIN_CONTAINERS:
+            if isinstance(value, dict):
+                stack.extend((v, f'{where}[{k!r}]') for k, v in value.items())
+                stack.extend((k, f'{where} key {k!r}') for k in value
+                             if not isinstance(k, (str, int)))
+            else:
+                stack.extend((v, f'{where}[{i}]') for i, v in enumerate(value))
+        elif not isinstance(value, _PLAIN_LEAVES) or (
+                isinstance(value, torch.Tensor) and type(value) not in (
+                    torch.Tensor, torch.nn.Parameter)):
+            found.append((where, type(value).__qualname__))
+    return found
+
+
+def check_loadable(checkpoint: Dict[str, Any], filename: str = 'the checkpoint') -> None:
+    """Raise unless :func:`safe_load` will accept ``checkpoint`` once saved.
+
+    Raises:
+        UnsafeCheckpointError: Naming the key path and type of the first refused objects.
+    """
+    found = find_unloadable(checkpoint)
+    if found:
+        listed = ', '.join(f'{where} ({kind})' for where, kind in sorted(found)[:5])
+        raise UnsafeCheckpointError(
+            f'refusing to save {filename}: it would hold objects that colorizer refuses to '
+            f'load (not on the allow-list): {listed}'
+            + (f' and {len(found) - 5} more' if len(found) > 5 else ''))
 
 
 def pack_history_buffers(message_hub_state: Dict[str, Any]) -> None:
     """Replace ``HistoryBuffer`` values (in place) by plain dicts of arrays, for saving."""
-    scalars = message_hub_state.get('log_scalars', {})
+    scalars = message_hub_state.get('log_scalars') or {}
     for key, buffer in scalars.items():
         if isinstance(buffer, HistoryBuffer):
             log, count = buffer.data
@@ -98,7 +181,7 @@ def pack_history_buffers(message_hub_state: Dict[str, Any]) -> None:
 
 def unpack_history_buffers(message_hub_state: Dict[str, Any]) -> None:
     """Inverse of :func:`pack_history_buffers` (in place), after loading."""
-    scalars = message_hub_state.get('log_scalars', {})
+    scalars = message_hub_state.get('log_scalars') or {}
     for key, value in scalars.items():
         if isinstance(value, dict) and value.get(_BUFFER_TAG):
             scalars[key] = HistoryBuffer(value['log'].numpy().tolist(),

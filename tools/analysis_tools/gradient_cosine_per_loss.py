@@ -43,6 +43,8 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from plot_gradient_cosine import histogram_figure, slug  # noqa: E402
 from spectrum import build  # noqa: E402
 
+from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Gradient cosine per loss term (Fig. 5)')
@@ -186,7 +188,7 @@ def main(argv=None) -> List[str]:
     try:
         cfg, model, loader, device = build(args.config, args.checkpoint, args.split,
                                            args.num_workers, args.cfg_options, args.device)
-    except (FileNotFoundError, KeyError, ValueError) as error:
+    except (FileNotFoundError, KeyError, ValueError, CheckpointError) as error:
         sys.exit(f'error: {error}')
     result = per_loss_cosines(model, loader, device, args.num_batches, args.modules, args.bins,
                               args.eval_mode)

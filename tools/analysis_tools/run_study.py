@@ -241,12 +241,10 @@ def call(cmd: List[str], log_path: str, threads: int) -> int:
 
 
 def final_checkpoint(work_dir: str) -> Optional[str]:
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        path = f.read().strip()
-    return path if osp.isfile(path) else None
+    """The complete checkpoint ``last_checkpoint`` names, else None (tested as it is: the
+    study trains to the end, so no fallback to an older checkpoint)."""
+    from colorizer.engine.checkpoint_directory import CheckpointDirectory
+    return CheckpointDirectory(work_dir).read_pointer()[0]
 
 
 def execute(run: Run, args, with_fid: bool) -> dict:

@@ -38,6 +38,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 from mmengine.utils import import_modules_from_strings  # noqa: E402
 
+from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Singular-value spectrum before / after the '
@@ -65,7 +67,8 @@ def build(config: str, checkpoint: Optional[str], split: str, num_workers: int =
     from colorizer.engine.run_config import load_run_config
     from colorizer.registry import MODELS
 
-    if checkpoint is not None and not osp.isfile(checkpoint):
+    from colorizer.engine.checkpoint_sources import is_remote
+    if checkpoint is not None and not is_remote(checkpoint) and not osp.isfile(checkpoint):
         raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
     cfg = load_run_config(config, cfg_options)
     if cfg.get('custom_imports'):  # third-party plugins register themselves on import
@@ -90,22 +93,12 @@ def build(config: str, checkpoint: Optional[str], split: str, num_workers: int =
 def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
     """Load every weight of the checkpoint, or stop naming the keys that do not fit.
 
-    The frozen VGG19 of the perceptual loss is exempt: it comes from its own weights file
-    (and a checkpoint trained without it, or a model built without it, is fine).
+    The same loader as :func:`colorizer.apis.init_model` (allow-listed unpickling, any
+    scheme, DDP key names accepted); the frozen VGG19 of the perceptual loss is exempt: it
+    comes from its own weights file.
     """
-    from colorizer.engine.checkpoint_safety import safe_load
-
-    state = safe_load(checkpoint, map_location='cpu')
-    state = state.get('state_dict', state)
-    if state and all(key.startswith('module.') for key in state):
-        state = {key[len('module.'):]: value for key, value in state.items()}
-    exempt = ('perceptual_loss.', )
-    state = {k: v for k, v in state.items() if not k.startswith(exempt)}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(exempt)]
-    if missing or unexpected:
-        raise ValueError(f'checkpoint {checkpoint} does not fit the model of the config: '
-                       f'missing keys {missing[:5]}, unexpected keys {unexpected[:5]}')
+    from colorizer.apis import load_checkpoint_strictly
+    load_checkpoint_strictly(model, checkpoint)
 
 
 def cumulative_ratio(feat: torch.Tensor) -> torch.Tensor:
@@ -193,7 +186,7 @@ def main(argv=None) -> List[str]:
     try:
         cfg, model, loader, device = build(args.config, args.checkpoint, args.split,
                                            args.num_workers, args.cfg_options, args.device)
-    except (FileNotFoundError, KeyError, ValueError) as error:
+    except (FileNotFoundError, KeyError, ValueError, CheckpointError) as error:
         sys.exit(f'error: {error}')
     curves = spectrum(model, loader, device, args.num_batches, args.module)
     title = args.label or f'{cfg.get("method", "")} {osp.basename(args.config)}'.strip()

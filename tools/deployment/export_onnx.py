@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from colorizer.apis import CheckpointMismatchError, init_model
+from colorizer.apis import init_model
 from colorizer.datasets import SyntheticToonDataset
 from colorizer.datasets.transforms.xdog import xdog_sketch
-from colorizer.engine.checkpoint_safety import UnsafeCheckpointError
+from colorizer.engine.checkpoint_errors import CheckpointError
 
 
 class GeneratorForExport(nn.Module):
@@ -106,8 +106,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         model = init_model(args.config, args.checkpoint, img_size=args.size)
-    except (FileNotFoundError, ValueError, CheckpointMismatchError,
-            UnsafeCheckpointError) as err:
+    except (FileNotFoundError, ValueError, CheckpointError) as err:
+        # CheckpointMismatchError, UnsafeCheckpointError, CheckpointSourceError, ...
         sys.exit(f'error: {err}')
     if args.size and tuple(args.size) != tuple(model.img_size):
         sys.exit(f'error: --size {args.size[0]} {args.size[1]} is not a multiple of the '

@@ -12,6 +12,12 @@ class SafeCheckpointHook(Hook):
     MMEngine pickles ``HistoryBuffer`` objects, and their pickle calls ``getattr``, which a
     ``weights_only`` load must refuse. This hook converts them to tensors before a checkpoint is
     written and back after one is read, so resuming restores the smoothed logs exactly.
+
+    Optional with colorizer's tools: :class:`~colorizer.engine.runner.ColorizerRunner` does the
+    same on every save whatever hooks a config lists, and
+    :func:`~colorizer.engine.checkpoint_safety.safe_load` unpacks on every load. The hook
+    remains for plain MMEngine ``Runner`` users and for existing configs; packing and unpacking
+    are idempotent, so both together are harmless.
     """
 
     priority = 'VERY_LOW'

@@ -25,10 +25,8 @@ their statistics are never cached.
 """
 import hashlib
 import logging
-import os
 import os.path as osp
 import re
-import tempfile
 from collections import defaultdict
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -38,6 +36,7 @@ from mmengine.dist import broadcast_object_list
 from mmengine.logging import print_log
 from scipy import linalg
 
+from colorizer.engine.atomic_file_backend import AtomicFile
 from colorizer.registry import METRICS
 from .base import ColorizationMetric, image_chw, sample_fields
 from .inception import FIDInception, resolve_inception_weights
@@ -207,12 +206,10 @@ class FID(ColorizationMetric):
 
     def save_stats(self, path: str, mu: np.ndarray, sigma: np.ndarray, count: int,
                    ids: str) -> None:
-        """Write the real statistics atomically (a crashed write leaves no half file)."""
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-        handle, tmp = tempfile.mkstemp(suffix='.npz', dir=osp.dirname(osp.abspath(path)))
-        with os.fdopen(handle, 'wb') as f:
+        """Write the real statistics atomically (a crashed write leaves no half file), with
+        the permissions ``open()`` gives under the umask (readable by the team under 022)."""
+        with AtomicFile(path) as f:
             np.savez(f, mu=mu, sigma=sigma, count=count, ids=ids)
-        os.replace(tmp, path)
         key_hint = '' if self.real_stats_key else ' (reuse it in another run with real_stats_key)'
         print_log(f'FID: real-image statistics of {count} images cached in {path}{key_hint}',
                   logger='current')

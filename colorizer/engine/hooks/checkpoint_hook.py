@@ -1,0 +1,60 @@
+"""MMEngine's CheckpointHook with an atomic pointer and a kill-safe order of deletions.
+
+Registered in colorizer's hook registry under MMEngine's name, so every config with
+``default_scope = 'colorizer'`` (all of colorizer's) gets it from
+``default_hooks.checkpoint = dict(type='CheckpointHook', ...)`` without change.
+"""
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook as _MMCheckpointHook
+
+from colorizer.engine.checkpoint_directory import CheckpointDirectory
+from colorizer.registry import HOOKS
+
+
+@HOOKS.register_module(name='CheckpointHook')
+class CheckpointHook(_MMCheckpointHook):
+    """Save checkpoints so that a kill at any instant leaves one that ``--resume`` finds.
+
+    Differences from MMEngine 0.10.7's hook (arguments are the same):
+
+    - ``last_checkpoint`` is written atomically (MMEngine truncates it with ``open(..., 'w')``
+      first, so a kill at that moment leaves it empty);
+    - with ``max_keep_ckpts``, the oldest checkpoint is deleted *after* the new checkpoint and
+      the pointer to it are written (MMEngine deletes first, so with ``max_keep_ckpts=1`` a kill
+      during the next write leaves no checkpoint at all, and the pointer dangling). A kill
+      between the two leaves the old checkpoint in place (no longer counted by
+      ``max_keep_ckpts``): one file too many, never one too few.
+
+    Best checkpoints (``save_best``) keep MMEngine's content: weights, message hub and meta,
+    without optimiser or scheduler state, so ``--resume`` refuses them and says to use
+    ``load_from``.
+    """
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        outdated = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids
+                                            and self.keep_ckpt_ids[-1] == step):
+            # _save_checkpoint and _save_best_checkpoint may both save this step.
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                outdated.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids', list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir, ckpt_filename, self.file_client_args,
+            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
+            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+
+        # Model-parallel training pulls sharded states from all ranks; the rest is rank 0's.
+        if not is_main_process():
+            return
+        CheckpointDirectory(runner.work_dir, self.out_dir).write_pointer(self.last_ckpt)
+        for old_step in outdated:
+            path = self.file_backend.join_path(self.out_dir, self.filename_tmpl.format(old_step))
+            if self.file_backend.isfile(path):
+                self.file_backend.remove(path)
+            elif self.file_backend.isdir(path):  # DeepSpeed checkpoints are folders
+                self.file_backend.rmtree(path)

@@ -1,0 +1,185 @@
+"""MMEngine's Runner with the checkpoint guarantees of colorizer's README ("Faults").
+
+``tools/train.py`` and ``tools/test.py`` build :class:`ColorizerRunner`; Python code can too
+(``ColorizerRunner.from_cfg(cfg)``). What it adds to MMEngine 0.10.7's Runner, on every save
+and every load, whatever hooks the config lists:
+
+- **every save is loadable**: after the ``before_save_checkpoint`` hooks, MMEngine's
+  ``HistoryBuffer`` objects are packed into plain tensors and the checkpoint is checked against
+  the loader's allow-list (:func:`~colorizer.engine.checkpoint_safety.check_loadable`); model
+  keys are saved without DDP wrapper segments;
+- **every load is complete**: ``load_from``, ``--resume`` and ``tools/test.py`` load the model
+  through :func:`~colorizer.engine.model_state.load_model_state` (missing or unexpected keys
+  stop the run, naming them);
+- **every resume is complete or refused**: a checkpoint without the optimiser state of every
+  optimiser wrapper, the param schedulers' state (when configured) or the message hub is
+  refused with :class:`~colorizer.engine.checkpoint_errors.IncompleteCheckpointError`, which
+  says to use ``load_from``;
+- **auto-resume finds a checkpoint after any kill**: ``--resume`` without a path uses
+  :meth:`CheckpointDirectory.resume_source` (falls back to the newest complete checkpoint when
+  ``last_checkpoint`` is missing, empty, unreadable or dangling), and training starts by
+  deleting temporary files of interrupted writes.
+"""
+import os.path as osp
+from typing import Any, Dict, List, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook as _MMCheckpointHook
+from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+from torch import nn
+
+from .checkpoint_directory import CheckpointDirectory
+from .checkpoint_errors import IncompleteCheckpointError
+from .checkpoint_safety import check_loadable, pack_history_buffers
+from .checkpoint_sources import ensure_safe_loaders
+from .model_state import load_model_state
+from .model_wrappers import unwrapped_key
+
+
+class ColorizerRunner(Runner):
+    """MMEngine's ``Runner`` whose checkpoints are always loadable, complete and resumable.
+
+    Same constructor and methods as :class:`mmengine.runner.Runner`; see the module docstring
+    for what changes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        self._resume_flags = None
+        super().__init__(*args, **kwargs)
+        for hook in self._hooks:
+            if type(hook) is _MMCheckpointHook:
+                self.logger.warning(
+                    "default_hooks.checkpoint is MMEngine's own CheckpointHook: its "
+                    'last_checkpoint pointer is not written atomically and max_keep_ckpts '
+                    "deletes before saving. Use type='CheckpointHook' (colorizer's, same "
+                    'arguments) under default_scope colorizer.')
+
+    # Saving -------------------------------------------------------------------------------
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_save_checkpoint':
+            # After every hook, so no hook (or its absence) can break the invariant.
+            checkpoint = kwargs['checkpoint']
+            pack_history_buffers(checkpoint.get('message_hub') or {})
+            self._unwrap_keys(checkpoint)
+            check_loadable(checkpoint, 'the checkpoint')
+
+    def _unwrap_keys(self, checkpoint: Dict[str, Any]) -> None:
+        """Drop DDP segments from model keys, whatever wrapper the config chose."""
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        wrapped = {name for name, child in model.named_children() if is_model_wrapper(child)
+                   or isinstance(child, nn.parallel.DistributedDataParallel)}
+        state = checkpoint.get('state_dict')
+        if wrapped and isinstance(state, dict):
+            checkpoint['state_dict'] = type(state)(
+                (unwrapped_key(k, wrapped), v) for k, v in state.items())
+
+    # Loading ------------------------------------------------------------------------------
+
+    def load_checkpoint(self, filename: str, map_location='cpu', strict: bool = True,
+                        revise_keys: list = [(r'^module\.', '')]):  # noqa: B006 (MMEngine's)
+        """Load ``filename`` (path, URL or scheme) into the model, every weight or none.
+
+        ``strict`` is accepted for MMEngine's interface and ignored: loading is always
+        complete (see :func:`~colorizer.engine.model_state.load_model_state`).
+
+        Raises:
+            CheckpointMismatchError: Missing or unexpected keys, or shapes that differ.
+            IncompleteCheckpointError: Called by :meth:`resume` and the checkpoint lacks a
+                training state that resume restores.
+            UnsafeCheckpointError: The file references objects outside the allow-list.
+        """
+        ensure_safe_loaders()
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if self._resume_flags is not None:
+            self._check_resumable(checkpoint, filename, *self._resume_flags)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        load_model_state(model, checkpoint, filename, revise_keys=revise_keys)
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        """MMEngine's resume, refusing checkpoints that lack a state it restores."""
+        self._resume_flags = (resume_optimizer, resume_param_scheduler)
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        finally:
+            self._resume_flags = None
+
+    def _check_resumable(self, checkpoint: Dict[str, Any], filename: str,
+                         resume_optimizer: bool, resume_param_scheduler: bool) -> None:
+        lacking = self._lacking_states(checkpoint, resume_optimizer, resume_param_scheduler)
+        if lacking:
+            raise IncompleteCheckpointError(
+                f'cannot resume from {filename}: it holds no {"; no ".join(lacking)} (a best '
+                'or published checkpoint keeps the weights only). Resuming would restart them '
+                'from scratch at a late iteration. To start a new run from its weights, use '
+                f'--cfg-options load_from={filename} without --resume')
+
+    def _lacking_states(self, checkpoint: Dict[str, Any], resume_optimizer: bool,
+                        resume_param_scheduler: bool) -> List[str]:
+        """Names of the training states ``resume`` restores that ``checkpoint`` lacks."""
+        lacking = []
+        meta = checkpoint.get('meta')
+        if not isinstance(meta, dict) or 'iter' not in meta or 'epoch' not in meta:
+            lacking.append('iteration and epoch counters (meta)')
+        if not isinstance(checkpoint.get('message_hub'), dict):
+            lacking.append('message hub (log history, best scores)')
+        if resume_optimizer and self.optim_wrapper is not None:
+            self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
+            saved = checkpoint.get('optimizer')
+            if isinstance(self.optim_wrapper, OptimWrapperDict):
+                names = list(self.optim_wrapper.keys())
+                absent = names if not isinstance(saved, dict) else [
+                    name for name in names if not isinstance(saved.get(name), dict)]
+                lacking += [f'optimiser state of {name!r}' for name in absent]
+            elif not isinstance(saved, dict):
+                lacking.append('optimiser state')
+        schedulers = self.param_schedulers
+        if resume_param_scheduler and schedulers:
+            saved = checkpoint.get('param_schedulers')
+            if isinstance(schedulers, dict):
+                for name, group in schedulers.items():
+                    if not isinstance(saved, dict) or len(saved.get(name) or []) != len(group):
+                        lacking.append(f'param scheduler state of {name!r}')
+            elif not isinstance(saved, list) or len(saved) != len(schedulers):
+                lacking.append('param scheduler state')
+        return lacking
+
+    # Auto-resume --------------------------------------------------------------------------
+
+    def checkpoint_directory(self) -> CheckpointDirectory:
+        """The work dir's checkpoints (in the checkpoint hook's ``out_dir`` if it has one)."""
+        folder = self.work_dir
+        for hook in self._hooks:
+            if isinstance(hook, _MMCheckpointHook) and hook.out_dir not in (None, folder):
+                folder = osp.join(hook.out_dir, osp.basename(self.work_dir.rstrip(osp.sep)))
+        return CheckpointDirectory(self.work_dir, folder)
+
+    def train(self) -> nn.Module:
+        if is_main_process():
+            # No write of this run has started yet; temporaries are from killed runs.
+            self.checkpoint_directory().remove_leftovers(self.logger)
+        return super().train()
+
+    def load_or_resume(self) -> None:
+        if self._has_loaded:
+            return None
+        if self._resume and self._load_from is None:
+            resume_from: Optional[str] = self.checkpoint_directory().resume_source(self.logger)
+            if resume_from is not None:
+                self.logger.info(f'Auto resumed from the latest checkpoint {resume_from}.')
+                self.resume(resume_from)
+                self._has_loaded = True
+            return None
+        return super().load_or_resume()
+
+
+__all__ = ['ColorizerRunner']

@@ -12,7 +12,8 @@ import mmengine.registry as mmengine_registry
 from mmengine.registry import Registry
 
 from colorizer import registry as colorizer_registry
-from colorizer.evaluation.metrics.input_size import check_metric_input_sizes
+from colorizer.evaluation.metrics.evaluator_checks import (check_metric_input_sizes,
+                                                           check_save_best)
 
 #: Top-level keys that MMEngine's Runner, the tools or colorizer read.
 KNOWN_TOP_LEVEL_KEYS = {
@@ -105,3 +106,4 @@ def check_config(cfg: Config, extra_top_level_keys=()) -> None:
         raise ConfigError(f'{path}.type = {name!r} is not registered{hint}. '
                           'List what is registered with `python tools/misc/list_modules.py`.')
     check_metric_input_sizes(cfg)
+    check_save_best(cfg)

@@ -155,12 +155,24 @@ class ColorizationMetric(BaseMetric):
         """Smallest image side (px) the metric built from ``cfg`` can measure; 1 = any size.
 
         A classmethod on the config (not the built metric) so that start-up checks can ask it
-        without building anything heavy (:mod:`~colorizer.evaluation.metrics.input_size`).
+        without building anything heavy (see
+        :mod:`~colorizer.evaluation.metrics.evaluator_checks`).
 
         Args:
             cfg: The metric's config arguments (``type`` aside).
         """
         return 1
+
+    @classmethod
+    def result_names(cls, cfg: dict) -> Optional[List[str]]:
+        """The bare names ``compute_metrics`` returns for a metric built from ``cfg``
+        (``fnmatch`` patterns for names known only from the data, e.g. ``'delta_e/*'``), so that
+        a ``save_best`` naming none of them is refused at start-up; ``None``: not known.
+
+        Args:
+            cfg: The metric's config arguments (``type`` aside).
+        """
+        return None
 
     @classmethod
     def input_size_remedy(cls, cfg: dict) -> str:

@@ -133,6 +133,10 @@ class FID(ColorizationMetric):
         return 1 if cfg.get('input_size', 299) is not None else INCEPTION_MIN_SIZE
 
     @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['fid']
+
+    @classmethod
     def input_size_remedy(cls, cfg: dict) -> str:
         if cfg.get('feature_extractor') is not None:
             return 'evaluate larger images or use a feature extractor that accepts them'

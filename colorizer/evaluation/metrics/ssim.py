@@ -71,6 +71,10 @@ class SSIM(ColorizationMetric):
         return WINDOW_SIZE if cfg.get('mode', 'windowed') == 'windowed' else 1
 
     @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['ssim' if cfg.get('mode', 'windowed') == 'windowed' else 'ssim_global']
+
+    @classmethod
     def input_size_remedy(cls, cfg: dict) -> str:
         return (f'evaluate images of at least {WINDOW_SIZE} px (the dataset\'s img_size or the '
                 "pipeline's size), or use SSIM(mode='global'), whose single window fits any "

@@ -119,3 +119,31 @@ class TestExifOrientation:
         out = decode_color_image(buf.getvalue(), 'x.png')
         expected = np.clip(img16 / 65535 * 255 + 0.5, 0, 255).astype(np.uint8)
         np.testing.assert_array_equal(out[..., 0], expected)
+
+
+class TestUpscaleWarningNamesItsOwnFile:
+    """A small reference (random-reference protocol: another picture) is named as the
+    reference, not as the sample's own file."""
+
+    @pytest.mark.parametrize('resize', [dict(type='Resize', size=32),
+                                        dict(type='CenterCrop', size=32),
+                                        dict(type='RandomResizedCrop', size=32)])
+    def test_small_reference(self, tmp_path, resize):
+        write_rgb(tmp_path / 'big.png', smooth_image(64))
+        write_rgb(tmp_path / 'small.png', smooth_image(16, seed=1))
+        pipeline = [dict(type='LoadColorImage'), resize, dict(type='XDoG'),
+                    dict(type='TPSWarp'), dict(type='PackColorizationInputs')]
+        ds = ColorizationDataset(data_root=str(tmp_path), mode='random_reference',
+                                 pipeline=pipeline)
+        assert ds.get_data_info(0)['img_path'].endswith('big.png')
+        with pytest.warns(UserWarning) as record:
+            ds[0]  # big.png, coloured with small.png
+        messages = [str(w.message) for w in record if 'upscaled' in str(w.message)]
+        assert len(messages) == 1, messages
+        assert messages[0].startswith(f"{tmp_path / 'small.png'} (the reference of sample 0): "
+                                      'image of 16x16 px')
+        assert 'big.png' not in messages[0]
+        with pytest.warns(UserWarning) as record:
+            ds[1]  # small.png itself, coloured with big.png
+        messages = [str(w.message) for w in record if 'upscaled' in str(w.message)]
+        assert len(messages) == 1 and messages[0].startswith(f"{tmp_path / 'small.png'}: ")

@@ -69,6 +69,33 @@ class TestDecompressionBombs:
         assert 'more than the' not in str(err.value) and 'bomb' not in str(err.value).lower()
 
 
+def _damaged(fmt: str, how: str) -> bytes:
+    buf = io.BytesIO()
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    Image.fromarray(img).save(buf, fmt)
+    data = buf.getvalue()
+    if how == 'half':
+        return data[:len(data) // 2]
+    if how == 'header only':
+        return data[:40]
+    return data[:30] + bytes(reversed(data[30:]))  # scrambled after the first bytes
+
+
+@pytest.mark.parametrize('how', ['half', 'header only', 'scrambled'])
+@pytest.mark.parametrize('fmt', ['PNG', 'JPEG', 'BMP', 'WEBP', 'TIFF', 'GIF'])
+def test_every_decoder_error_is_an_image_read_error(tmp_path, fmt, how):
+    """Whatever library fails (OpenCV, Pillow and its plugins), the error is the project's,
+    with the file named; a damaged file that still decodes gives a proper image."""
+    path = tmp_path / f'damaged.{fmt.lower()}'
+    path.write_bytes(_damaged(fmt, how))
+    try:
+        out = read_color_image(path)
+    except ImageReadError as err:
+        assert err.path == str(path) and str(path) in str(err)
+    else:
+        assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
+
+
 def _upright_equal(out: np.ndarray, fmt: str) -> None:
     expected = upright_picture()
     assert out.shape == expected.shape, f'{fmt}: read as {out.shape}, not upright'

@@ -243,6 +243,8 @@ def _open_header(data: bytes, path: Optional[PathLike]) -> ImageFile.ImageFile:
             header = factory(io.BytesIO(data), None)
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue  # not this format (how Pillow's plugins say so)
+        except Image.DecompressionBombError as err:  # a plugin that checks sizes itself (GIF)
+            raise ImageReadError(path, f'{fmt} image too large: {err}') from err
         except Exception as err:  # noqa: BLE001 - a broken header of this format
             raise ImageReadError(path, f'bad {fmt} header ({type(err).__name__}: {err})') from err
         width, height = header.size

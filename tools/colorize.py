@@ -188,18 +188,32 @@ def run_batch(model, batch: List[Pair], args, cache: ImageCache,
             failures.append((pair.sketch, str(err)))
     if not loaded:
         return 0
-    result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
-                      sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
-                      return_attention=args.attention_at is not None)
-    outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
+    try:
+        results = _colorize_loaded(model, loaded, args)
+    except (ValueError, RuntimeError) as err:
+        if len(loaded) == 1:
+            failures.append((loaded[0][0].sketch, f'{type(err).__name__}: {err}'))
+            return 0
+        # One pair spoiled the batch: go through it pair by pair, so the others are written
+        # and the failure is listed under its own file.
+        return sum(run_batch(model, [pair], args, cache, failures) for pair, _, _ in loaded)
     written = 0
-    for (pair, sketch, reference), output, attention in zip(loaded, outputs, maps):
+    for (pair, sketch, reference), (output, attention) in zip(loaded, results):
         try:
             write_outputs(args, pair, sketch, reference, output, attention)
             written += 1
         except (OSError, ValueError) as err:
             failures.append((pair.sketch, str(err)))
     return written
+
+
+def _colorize_loaded(model, loaded, args) -> List[tuple]:
+    """``(output, attention map or None)`` for each loaded ``(pair, sketch, reference)``."""
+    result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
+                      sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
+                      return_attention=args.attention_at is not None)
+    outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
+    return list(zip(outputs, maps))
 
 
 def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,

@@ -10,14 +10,16 @@ Accepted inputs, each for one image:
   ``(H, W, 4)`` (RGBA). ``uint8`` is used as is, ``uint16`` is divided by 65535, ``bool`` maps to
   0 / 255 and floats are taken as [0, 1] (values outside are clipped, NaN becomes 0). Alpha is
   composited on white. Channel order is RGB (convert OpenCV's BGR first);
-- a :class:`PIL.Image.Image` of any mode (palette, CMYK, 16-bit, ... are converted first).
+- a :class:`PIL.Image.Image` of any mode (palette, CMYK, 16-bit, ... are converted first); its
+  EXIF orientation is applied, as for files, so a picture opened with ``Image.open`` is used the
+  way image viewers show it.
 """
 from pathlib import Path
 from typing import Union
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from colorizer.datasets.image_io import read_color_image, to_rgb_uint8
 from colorizer.datasets.transforms.xdog import xdog_sketch
@@ -63,7 +65,8 @@ def load_rgb(image: ImageInput, what: str = 'image') -> np.ndarray:
     if isinstance(image, (str, Path)):
         return read_color_image(str(image))
     if isinstance(image, Image.Image):
-        return _array_to_rgb(_pil_to_array(image), describe(image, what))
+        upright = ImageOps.exif_transpose(image)  # a copy: the caller's image is left alone
+        return _array_to_rgb(_pil_to_array(upright), describe(image, what))
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image, describe(image, what))
     raise TypeError(f'{describe(image, what)}: expected a path, a numpy array or a PIL image')

@@ -1,17 +1,27 @@
-"""Reading images from disk into the project's conventions (uint8, RGB, HWC).
+"""Reading images from disk into the project's conventions (uint8, RGB, HWC, upright).
 
 OpenCV decodes BGR; this module converts once, here, so the rest of the code base only ever sees
 RGB. The reader is strict on purpose: a damaged file raises :class:`ImageReadError` naming the file
 instead of silently yielding a half-grey picture that would poison training.
+
+Every read goes through the same three steps, whatever the format:
+
+1. the header is parsed (Pillow, without decoding pixels): files Pillow cannot identify and
+   images above :data:`MAX_PIXELS` are refused before any pixel is decoded;
+2. the pixels are decoded (OpenCV, or Pillow for what OpenCV lacks); any error of either library
+   becomes an :class:`ImageReadError` with the file and the reason;
+3. the EXIF orientation is applied (JPEG, PNG, WebP, TIFF, ... alike), so an image is read the
+   way image viewers show it.
 """
 import io
+import struct
 from pathlib import Path
 from typing import Optional, Union
 
 import cv2
 import numpy as np
 from mmengine import fileio
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile
 
 __all__ = ['ImageReadError', 'IMAGE_EXTENSIONS', 'read_color_image', 'read_gray_image',
            'decode_color_image', 'decode_gray_image', 'to_rgb_uint8']
@@ -25,7 +35,26 @@ _JPEG_SOI = b'\xff\xd8'
 
 #: Images with more pixels are refused before decoding (a 16k x 16k RGB image alone needs
 #: 768 MB; bigger files are usually decompression bombs or scans that need downscaling first).
+#: This limit replaces Pillow's own ``Image.MAX_IMAGE_PIXELS`` for the files read here.
 MAX_PIXELS = 16384 * 16384
+
+#: EXIF orientation tag (0x0112) value -> the operations that make the image upright, as
+#: ``PIL.ImageOps.exif_transpose`` does them, for OpenCV arrays of any dtype and channel count.
+_ORIENTATION_OPS = {
+    2: lambda a: cv2.flip(a, 1),
+    3: lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    4: lambda a: cv2.flip(a, 0),
+    5: lambda a: cv2.transpose(a),
+    6: lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+    8: lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
+_EXIF_ORIENTATION = 0x0112
+
+#: Formats (Pillow's names) decoded by OpenCV, which is faster; OpenCV leaves their EXIF
+#: orientation alone with the flags used here. Everything else is decoded by Pillow: OpenCV's
+#: TIFF reader, for one, applies the orientation itself whatever the flags, without saying so.
+_OPENCV_FORMATS = ('JPEG', 'MPO', 'PNG', 'WEBP', 'BMP')
 
 
 class ImageReadError(ValueError):
@@ -47,7 +76,8 @@ def read_color_image(path: PathLike, backend_args: Optional[dict] = None) -> np.
     """Read an image file as uint8 RGB.
 
     Grayscale is replicated to three channels, alpha is composited on white, palette images are
-    expanded, 16-bit and float images are rescaled to uint8. JPEG EXIF orientation is applied.
+    expanded, 16-bit and float images are rescaled to uint8. The EXIF orientation is applied
+    for every format that carries one (JPEG, PNG, WebP, TIFF).
 
     Args:
         path: Image file (any path MMEngine's file backends understand).
@@ -57,7 +87,8 @@ def read_color_image(path: PathLike, backend_args: Optional[dict] = None) -> np.
         ``(H, W, 3)`` uint8 RGB array.
 
     Raises:
-        ImageReadError: The file is missing, empty, truncated or not a decodable image.
+        ImageReadError: The file is missing, empty, truncated, not a decodable image, or its
+            header claims more than :data:`MAX_PIXELS` pixels.
     """
     return decode_color_image(_read_bytes(path, backend_args), path)
 
@@ -154,36 +185,88 @@ def _read_bytes(path: PathLike, backend_args: Optional[dict]) -> bytes:
 
 
 def _decode(data: bytes, path: Optional[PathLike]) -> np.ndarray:
-    """Decode with OpenCV, falling back to Pillow for formats OpenCV lacks."""
+    """Header check, decoding (OpenCV, else Pillow) and EXIF orientation; see the module doc.
+
+    Returns:
+        The decoded, upright array in OpenCV's layout (BGR(A) or gray, any dtype).
+
+    Raises:
+        ImageReadError: For every failure, whichever library reports it.
+    """
     if not data:
         raise ImageReadError(path, 'no data (0 bytes)')
-    _check_size(data, path)
-    buf = np.frombuffer(data, np.uint8)
-    is_jpeg = data[:2] == _JPEG_SOI
-    if is_jpeg:
-        _check_jpeg_complete(data, path)
-    try:
-        # IMREAD_COLOR applies the EXIF orientation; JPEG has no alpha or 16-bit to preserve.
-        img = cv2.imdecode(buf, cv2.IMREAD_COLOR if is_jpeg else cv2.IMREAD_UNCHANGED)
-    except cv2.error:
+    with _open_header(data, path) as header:
+        is_jpeg = data[:2] == _JPEG_SOI
+        if is_jpeg:
+            _check_jpeg_complete(data, path)
         img = None
-    if img is None:
-        img = _decode_with_pillow(data, path)
+        if header.format in _OPENCV_FORMATS:
+            orientation = _exif_orientation(header, data)
+            try:
+                # JPEG has no alpha or 16-bit to preserve; the orientation is applied below,
+                # once, for every format (IMREAD_UNCHANGED ignores it already).
+                flags = (cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+                         if is_jpeg else cv2.IMREAD_UNCHANGED)
+                img = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+            except Exception:  # noqa: BLE001 - any OpenCV failure: Pillow has the last word
+                img = None
+        if img is None:
+            img = _decode_with_pillow(header, path)
+            # Read after loading: Pillow orients some formats itself (TIFF) and then drops the
+            # tag, so what is left is what still has to be done.
+            orientation = _exif_orientation(header, data)
     if img.size == 0:
         raise ImageReadError(path, 'the image has no pixels')
-    return img
+    op = _ORIENTATION_OPS.get(orientation)
+    return img if op is None else np.ascontiguousarray(op(img))
 
 
-def _check_size(data: bytes, path: Optional[PathLike]) -> None:
-    """Refuse images above :data:`MAX_PIXELS` from their header, before any decoding."""
+def _open_header(data: bytes, path: Optional[PathLike]) -> ImageFile.ImageFile:
+    """Parse the header with Pillow (no pixels are decoded) and refuse oversized images.
+
+    ``Image.open`` would apply Pillow's decompression-bomb limit (``MAX_IMAGE_PIXELS``, lower
+    than :data:`MAX_PIXELS`) and raise its own error without the file's name; so the format
+    plugins that ``Image.open`` tries are called directly here, in Pillow's order, and this
+    module's limit is the one that applies.
+
+    Raises:
+        ImageReadError: No format recognises the data, or the image is too large.
+    """
+    Image.init()
+    prefix = data[:16]
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        try:
+            accepted = accept is None or accept(prefix)
+            if not accepted or isinstance(accepted, str):  # str: "recognised, unsupported"
+                continue
+            header = factory(io.BytesIO(data), None)
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue  # not this format (how Pillow's plugins say so)
+        except Image.DecompressionBombError as err:  # a plugin that checks sizes itself (GIF)
+            raise ImageReadError(path, f'{fmt} image too large: {err}') from err
+        except Exception as err:  # noqa: BLE001 - a broken header of this format
+            raise ImageReadError(path, f'bad {fmt} header ({type(err).__name__}: {err})') from err
+        width, height = header.size
+        if width * height > MAX_PIXELS:
+            header.close()
+            raise ImageReadError(
+                path, f'the image is {width}x{height} pixels, more than the {MAX_PIXELS} '
+                'this reader accepts (a decompression bomb, or a scan to downscale first)')
+        return header
+    raise ImageReadError(path, 'not a decodable image (no image format recognises its header)')
+
+
+def _exif_orientation(header: ImageFile.ImageFile, data: bytes) -> int:
+    """The EXIF orientation (1-8; 1 = upright) stored in the file, read from its header."""
+    if header.format == 'PNG' and 'exif' not in header.info and b'eXIf' not in data:
+        # Pillow looks for a PNG's eXIf chunk by decoding the whole image; skip that when the
+        # chunk is absent (the common case).
+        return 1
     try:
-        with Image.open(io.BytesIO(data)) as header:  # lazy: reads the header only
-            width, height = header.size
-    except Exception:  # not a format Pillow knows: the decoders below report it
-        return
-    if width * height > MAX_PIXELS:
-        raise ImageReadError(path, f'the image is {width}x{height} pixels, more than the '
-                             f'{MAX_PIXELS} this reader accepts; downscale it first')
+        return int(header.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - malformed EXIF: treat as upright, as viewers do
+        return 1
 
 
 def _check_jpeg_complete(data: bytes, path: Optional[PathLike]) -> None:
@@ -236,14 +319,13 @@ def _skip_entropy_coded(data: bytes, pos: int) -> int:
             return pos
 
 
-def _decode_with_pillow(data: bytes, path: Optional[PathLike]) -> np.ndarray:
+def _decode_with_pillow(header: ImageFile.ImageFile, path: Optional[PathLike]) -> np.ndarray:
     try:
-        with Image.open(io.BytesIO(data)) as pil:
-            pil.load()
-            pil = _pillow_to_supported_mode(pil)
-            arr = np.asarray(pil)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise ImageReadError(path, f'not a decodable image ({err})') from err
+        header.load()
+        arr = np.asarray(_pillow_to_supported_mode(header))
+    except Exception as err:  # noqa: BLE001 - whatever Pillow's decoders raise
+        raise ImageReadError(path, f'not a decodable image ({type(err).__name__}: {err})') \
+            from err
     # Pillow gives RGB(A); turn it into the BGR(A) layout the OpenCV branch produces.
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         arr = np.concatenate([arr[..., 2::-1], arr[..., 3:]], axis=2)

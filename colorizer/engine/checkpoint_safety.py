@@ -21,7 +21,7 @@ Instead:
 import collections
 import os.path as osp
 import pickle
-from typing import Any, BinaryIO, Dict, List, Tuple, Union
+from typing import Any, BinaryIO, Dict, Iterator, List, Tuple, Union
 
 import numpy as np
 import torch
@@ -166,6 +166,38 @@ def check_loadable(checkpoint: Dict[str, Any], filename: str = 'the checkpoint')
             f'refusing to save {filename}: it would hold objects that colorizer refuses to '
             f'load (not on the allow-list): {listed}'
             + (f' and {len(found) - 5} more' if len(found) > 5 else ''))
+
+
+class NonFiniteCheckpointError(FloatingPointError):
+    """A checkpoint about to be written holds NaN or Inf; it is not written."""
+
+
+def non_finite_entries(node, path: str = '') -> Iterator[str]:
+    """Dotted paths of the floating-point tensors holding NaN or Inf in a nested checkpoint."""
+    if isinstance(node, torch.Tensor):
+        if node.is_floating_point() and not torch.isfinite(node).all():
+            yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from non_finite_entries(value, f'{path}.{key}' if path else str(key))
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from non_finite_entries(value, f'{path}[{i}]')
+
+
+def check_finite(checkpoint: Dict[str, Any], iteration: int) -> None:
+    """Refuse a checkpoint whose weights, buffers or optimiser states hold NaN or Inf.
+
+    Raises:
+        NonFiniteCheckpointError: naming the first entries and the iteration.
+    """
+    bad = [path for key in ('state_dict', 'optimizer')
+           for path in non_finite_entries(checkpoint.get(key, {}), key)]
+    if bad:
+        shown = ', '.join(bad[:5]) + (f' and {len(bad) - 5} more' if len(bad) > 5 else '')
+        raise NonFiniteCheckpointError(
+            f'refusing to save a checkpoint at iteration {iteration} with NaN or Inf '
+            f'in {shown}; the checkpoints already saved are intact')
 
 
 def pack_history_buffers(message_hub_state: Dict[str, Any]) -> None:

@@ -12,6 +12,8 @@ import mmengine.registry as mmengine_registry
 from mmengine.registry import Registry
 
 from colorizer import registry as colorizer_registry
+from colorizer.evaluation.metrics.evaluator_checks import (check_metric_input_sizes,
+                                                           check_save_best)
 
 #: Top-level keys that MMEngine's Runner, the tools or colorizer read.
 KNOWN_TOP_LEVEL_KEYS = {
@@ -103,3 +105,5 @@ def check_config(cfg: Config, extra_top_level_keys=()) -> None:
         hint = f'; closest registered names: {close}' if close else ''
         raise ConfigError(f'{path}.type = {name!r} is not registered{hint}. '
                           'List what is registered with `python tools/misc/list_modules.py`.')
+    check_metric_input_sizes(cfg)
+    check_save_best(cfg)

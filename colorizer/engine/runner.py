@@ -7,7 +7,8 @@ and every load, whatever hooks the config lists:
 - **every save is loadable**: after the ``before_save_checkpoint`` hooks, MMEngine's
   ``HistoryBuffer`` objects are packed into plain tensors and the checkpoint is checked against
   the loader's allow-list (:func:`~colorizer.engine.checkpoint_safety.check_loadable`); model
-  keys are saved without DDP wrapper segments;
+  keys are saved without DDP wrapper segments; a checkpoint holding NaN or Inf is not written
+  (:class:`~colorizer.engine.checkpoint_safety.NonFiniteCheckpointError`);
 - **every load is complete**: ``load_from``, ``--resume`` and ``tools/test.py`` load the model
   through :func:`~colorizer.engine.model_state.load_model_state` (missing or unexpected keys
   stop the run, naming them);
@@ -33,7 +34,7 @@ from torch import nn
 
 from .checkpoint_directory import CheckpointDirectory
 from .checkpoint_errors import IncompleteCheckpointError
-from .checkpoint_safety import check_loadable, pack_history_buffers
+from .checkpoint_safety import check_finite, check_loadable, pack_history_buffers
 from .checkpoint_sources import ensure_safe_loaders
 from .model_state import load_model_state
 from .model_wrappers import unwrapped_key
@@ -67,6 +68,7 @@ class ColorizerRunner(Runner):
             pack_history_buffers(checkpoint.get('message_hub') or {})
             self._unwrap_keys(checkpoint)
             check_loadable(checkpoint, 'the checkpoint')
+            check_finite(checkpoint, self.iter + 1)
 
     def _unwrap_keys(self, checkpoint: Dict[str, Any]) -> None:
         """Drop DDP segments from model keys, whatever wrapper the config chose."""

@@ -1,12 +1,13 @@
 """The GAN that MMEngine's Runner trains: one discriminator step, then one generator step."""
+import logging
 from contextlib import contextmanager
 from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import MessageHub
+from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, is_model_wrapper
-from mmengine.optim import OptimWrapper, OptimWrapperDict
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
 from .data_preprocessors.colorization_data_preprocessor import to_uint8
@@ -14,6 +15,29 @@ from .data_preprocessors.colorization_data_preprocessor import to_uint8
 
 class NonFiniteLossError(FloatingPointError):
     """A loss term became NaN or Inf; training stops before the bad update is applied."""
+
+
+class NonFiniteInputError(FloatingPointError):
+    """An input image of a training batch holds NaN or Inf: the data, not the model, is at
+    fault."""
+
+
+def buffer_snapshot(module: nn.Module) -> List[torch.Tensor]:
+    """Copies of a module's buffers (BatchNorm running statistics and counters)."""
+    return [buf.detach().clone() for buf in module.buffers()]
+
+
+def restore_buffers(module: nn.Module, snapshot: List[torch.Tensor]) -> None:
+    """Put back the buffers of :func:`buffer_snapshot` (in place: optimisers and DDP keep
+    their references)."""
+    with torch.no_grad():
+        for buf, saved in zip(module.buffers(), snapshot):
+            buf.copy_(saved)
+
+
+def _where() -> str:
+    step = MessageHub.get_current_instance().get_info('iter')
+    return f' at iteration {step + 1}' if step is not None else ''
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -60,9 +84,14 @@ class ReferenceColorizer(BaseModel):
         perceptual_loss (dict, optional): Config of the VGG perceptual + style loss (LOSSES),
             called as ``loss(fake, real)`` and returning a dict of weighted terms.
         data_preprocessor (dict, optional): Defaults to ``ColorizationDataPreprocessor``.
-        nan_policy (str): What a NaN / Inf loss does: ``'raise'`` stops training with the
-            iteration and the loss term named; ``'skip'`` skips that update and counts it in
-            the log as ``skipped_steps``.
+        nan_policy (str): What a NaN / Inf loss or input does. ``'raise'`` stops training
+            with the iteration and the loss term (or the input image) named, before the update.
+            ``'skip'`` skips the update and counts it in the log as ``skipped_steps``; a skipped
+            step leaves no trace in the model: the parameters and optimiser states are not
+            touched, and the buffers (BatchNorm running statistics), which the training-mode
+            forward has already changed, are restored. In this mode a step whose loss is finite
+            but whose gradients are not is skipped too (without AMP: its loss scaler already
+            skips those). A batch with a non-finite input image is skipped before any forward.
         compile_generator (bool | dict): ``torch.compile`` the generator in place (its
             parameter names, hence checkpoints, stay as they are); a dict gives the
             ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
@@ -122,32 +151,72 @@ class ReferenceColorizer(BaseModel):
         inputs = data['inputs']
         sketch, reference, target = inputs['sketch'], inputs['reference'], inputs['target']
         g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
+        skip = self.nan_policy == 'skip'
 
-        with g_wrapper.optim_context(self.generator):
-            fake = self.generator(sketch, reference)  # (B, 3, H, W) in [-1, 1]
-        log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper)
-        log_vars.update(self.train_generator(sketch, target, fake, g_wrapper))
-        if self.nan_policy == 'skip':
+        if self._check_inputs(inputs, data.get('data_samples')):
+            log_vars = {}
+        else:
+            # A skipped step must leave no trace, but the training-mode forward updates the
+            # BatchNorm statistics before the losses can be checked: keep copies to restore.
+            g_buffers = buffer_snapshot(self.generator) if skip else None
+            with g_wrapper.optim_context(self.generator):
+                fake = self.generator(sketch, reference)  # (B, 3, H, W) in [-1, 1]
+            d_buffers = buffer_snapshot(self.discriminator) if skip else None
+            log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper,
+                                                restore=[(self.discriminator, d_buffers)])
+            d_buffers = buffer_snapshot(self.discriminator) if skip else None
+            log_vars.update(self.train_generator(
+                sketch, target, fake, g_wrapper,
+                restore=[(self.generator, g_buffers), (self.discriminator, d_buffers)]))
+        if skip:
             log_vars['skipped_steps'] = torch.tensor(float(self.skipped_steps))
         return log_vars
 
+    def _check_inputs(self, inputs: Dict[str, torch.Tensor], data_samples) -> bool:
+        """Name the images of a batch that hold NaN or Inf: raise, or (``nan_policy='skip'``)
+        log them and return ``True`` (skip the whole step, before any forward)."""
+        bad = []
+        for key, batch in inputs.items():
+            finite = torch.isfinite(batch).flatten(1).all(dim=1)
+            for i in torch.nonzero(~finite).flatten().tolist():
+                meta = data_samples[i].metainfo if data_samples else {}
+                source = meta.get('sketch_path') or meta.get('img_path')
+                name = f"sample {meta.get('index', i)}" + (f" ('{source}')" if source else '')
+                bad.append(f'{key} of {name}')
+        if not bad:
+            return False
+        message = (f'non-finite input{_where()}: {", ".join(bad)} hold NaN or Inf (the images '
+                   'are at fault, not the model)')
+        if self.nan_policy == 'raise':
+            raise NonFiniteInputError(f'{message}. Check the dataset; '
+                                      "model.nan_policy='skip' skips such batches")
+        self.skipped_steps += 1
+        print_log(f'{message}; the step is skipped', logger='current', level=logging.WARNING)
+        return True
+
     def train_discriminator(self, sketch: torch.Tensor, target: torch.Tensor,
-                            fake: torch.Tensor,
-                            optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
-        """Least-squares GAN step of the discriminator on (real target, detached fake)."""
+                            fake: torch.Tensor, optim_wrapper: OptimWrapper,
+                            restore=()) -> Dict[str, torch.Tensor]:
+        """Least-squares GAN step of the discriminator on (real target, detached fake).
+
+        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
+        """
         with optim_wrapper.optim_context(self.discriminator):
             losses = dict(
                 loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True),
                 loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False))
-        return self._update(losses, optim_wrapper)
+        return self._update(losses, optim_wrapper, self.discriminator, restore)
 
     def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
-                        optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
-        """Reconstruction, adversarial, perceptual and style step of the generator."""
+                        optim_wrapper: OptimWrapper, restore=()) -> Dict[str, torch.Tensor]:
+        """Reconstruction, adversarial, perceptual and style step of the generator.
+
+        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
+        """
         # The frozen, unwrapped discriminator: its DDP wrapper would expect gradients to reduce.
         with optim_wrapper.optim_context(self.generator), frozen(unwrap(self.discriminator)) as d:
             losses = self.generator_losses(sketch, target, fake, d)
-        return self._update(losses, optim_wrapper)
+        return self._update(losses, optim_wrapper, self.generator, restore)
 
     def generator_losses(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
                          discriminator: Optional[nn.Module] = None) -> Dict[str, torch.Tensor]:
@@ -163,24 +232,55 @@ class ReferenceColorizer(BaseModel):
             losses.update(self.perceptual_loss(fake, target))
         return losses
 
-    def _update(self, losses: Dict[str, torch.Tensor],
-                optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+    def _update(self, losses: Dict[str, torch.Tensor], optim_wrapper: OptimWrapper,
+                module: nn.Module, restore=()) -> Dict[str, torch.Tensor]:
+        """Back-propagate the summed losses and step, unless a loss (or, with
+        ``nan_policy='skip'``, a gradient) is non-finite.
+
+        Args:
+            losses: Weighted loss terms (scalars).
+            optim_wrapper: The optimiser wrapper of ``module``.
+            module: The network this step updates (its gradients are checked).
+            restore: ``(module, buffer snapshot)`` pairs put back when the step is skipped.
+
+        Raises:
+            NonFiniteLossError: A loss term is NaN or Inf and ``nan_policy='raise'``.
+        """
         bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]
         total = sum(losses.values())
         log_vars = {name: value.detach() for name, value in losses.items()}
         if bad:
-            step = MessageHub.get_current_instance().get_info('iter')
-            where = f'at iteration {step + 1}' if step is not None else ''
             values = ', '.join(f'{name}={losses[name].item()}' for name in bad)
             if self.nan_policy == 'raise':
                 raise NonFiniteLossError(
-                    f'non-finite loss {where}: {values}. The last saved checkpoint is intact; '
+                    f'non-finite loss{_where()}: {values}. The last saved checkpoint is intact; '
                     "set model.nan_policy='skip' to skip such steps instead")
-            self.skipped_steps += 1
-            optim_wrapper.zero_grad()
+            self._skip(optim_wrapper, restore, f'non-finite loss{_where()}: {values}')
             return log_vars
-        optim_wrapper.update_params(total)
+        if self.nan_policy == 'raise' or isinstance(optim_wrapper, AmpOptimWrapper):
+            # AMP's loss scaler skips steps with non-finite gradients itself.
+            optim_wrapper.update_params(total)
+            return log_vars
+        # OptimWrapper.update_params, with a look at the gradients before the step.
+        optim_wrapper.backward(optim_wrapper.scale_loss(total))
+        if optim_wrapper.should_update():
+            grads = [p.grad for p in module.parameters() if p.grad is not None]
+            if grads and not torch.isfinite(torch.stack([g.sum() for g in grads])).all():
+                self._skip(optim_wrapper, restore,
+                           f'non-finite gradient of {type(unwrap(module)).__name__}{_where()}')
+                return log_vars
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
         return log_vars
+
+    def _skip(self, optim_wrapper: OptimWrapper, restore, reason: str) -> None:
+        """Count a skipped step and undo what its forward changed (``nan_policy='skip'``)."""
+        self.skipped_steps += 1
+        optim_wrapper.zero_grad()
+        for module, snapshot in restore:
+            if snapshot is not None:
+                restore_buffers(module, snapshot)
+        print_log(f'{reason}; the step is skipped', logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------------ inference
     def forward(self, inputs: dict, data_samples: Optional[List] = None, mode: str = 'tensor'):

@@ -7,7 +7,8 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from torch import nn
 
 from colorizer.engine import CheckpointHook, ColorizerRunner
-from colorizer.engine.checkpoint_safety import UnsafeCheckpointError, safe_load
+from colorizer.engine.checkpoint_safety import (NonFiniteCheckpointError, UnsafeCheckpointError,
+                                                safe_load)
 
 
 class _Toy(BaseModel):
@@ -55,6 +56,14 @@ def test_a_save_that_colorizer_could_not_load_is_stopped_naming_the_key(runner):
     checkpoint = {'meta': {'extra': Custom()}, 'state_dict': {}}
     with pytest.raises(UnsafeCheckpointError, match=r"\['meta'\]\['extra'\].*Custom"):
         runner.call_hook('before_save_checkpoint', checkpoint=checkpoint)
+
+
+def test_a_save_with_nan_weights_is_stopped_without_any_hook(runner):
+    state = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    name = next(k for k, v in state.items() if v.is_floating_point())
+    state[name].fill_(float('nan'))
+    with pytest.raises(NonFiniteCheckpointError, match=rf'state_dict\.{name}'):
+        runner.call_hook('before_save_checkpoint', checkpoint={'state_dict': state})
 
 
 def test_resume_requirements_name_each_missing_state(runner):

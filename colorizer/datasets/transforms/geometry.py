@@ -52,10 +52,20 @@ def _resize(arr: np.ndarray, size: Tuple[int, int], nearest: bool) -> np.ndarray
     return out[..., None] if arr.ndim == 3 and out.ndim == 2 else out
 
 
+#: Key of an image -> key of the file it was read from (a message names that key's own file).
+SOURCE_PATH_KEYS = {'img': 'img_path', 'reference': 'reference_path', 'sketch': 'sketch_path'}
+
+
 def _warn_upscale(results: dict, shape: Tuple[int, int], size: Tuple[int, int],
-                  what: str) -> None:
+                  what: str, key: str = 'img') -> None:
+    """Warn that the ``key`` image (its own file named) is enlarged to ``size``."""
     if shape[0] < size[0] or shape[1] < size[1]:
-        name = results.get('img_path') or f"sample {results.get('index', '?')}"
+        sample = f"sample {results.get('index', '?')}"
+        path = results.get(SOURCE_PATH_KEYS.get(key, ''))
+        if key == 'img':
+            name = path or sample
+        else:  # e.g. the reference of the random-reference protocol: another picture
+            name = f"{path} (the {key} of {sample})" if path else f'the {key} of {sample}'
         warnings.warn(
             f'{name}: image of {shape[1]}x{shape[0]} px is smaller than the {what} size '
             f'{size[1]}x{size[0]} px; it is upscaled', UserWarning)
@@ -70,8 +80,9 @@ class _GeometryTransform(BaseTransform):
         self.independent_keys = tuple(independent_keys)
 
     @abstractmethod
-    def _draw(self, shape: Tuple[int, int], rng: np.random.Generator, results: dict):
-        """Draw this transform's parameters for an image of ``shape`` (H, W)."""
+    def _draw(self, shape: Tuple[int, int], rng: np.random.Generator, results: dict,
+              key: str = 'img'):
+        """Draw this transform's parameters for the ``key`` image of ``shape`` (H, W)."""
 
     @abstractmethod
     def _apply(self, arr: np.ndarray, params, nearest: bool) -> np.ndarray:
@@ -86,13 +97,13 @@ class _GeometryTransform(BaseTransform):
             if mismatched:
                 raise ValueError(f'{type(self).__name__}: {present[0]} is {shape} but '
                                  f'{mismatched} differ (path: {results.get("img_path")})')
-            params = self._draw(shape, rng, results)
+            params = self._draw(shape, rng, results, present[0])
             for key in present:
                 results[key] = self._apply(results[key], params, key in NEAREST_KEYS)
             results['img_shape'] = results[present[0]].shape[:2]
         for key in self.independent_keys:
             if key in results:
-                params = self._draw(results[key].shape[:2], rng, results)
+                params = self._draw(results[key].shape[:2], rng, results, key)
                 results[key] = self._apply(results[key], params, key in NEAREST_KEYS)
         return results
 
@@ -127,8 +138,8 @@ class RandomResizedCrop(_GeometryTransform):
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
 
-    def _draw(self, shape, rng, results):
-        _warn_upscale(results, shape, self.size, 'crop')
+    def _draw(self, shape, rng, results, key='img'):
+        _warn_upscale(results, shape, self.size, 'crop', key)
         h, w = shape
         area = h * w
         log_ratio = np.log(self.ratio)
@@ -177,8 +188,8 @@ class Resize(_GeometryTransform):
         super().__init__(keys, independent_keys)
         self.size = _pair(size)
 
-    def _draw(self, shape, rng, results):
-        _warn_upscale(results, shape, self.size, 'target')
+    def _draw(self, shape, rng, results, key='img'):
+        _warn_upscale(results, shape, self.size, 'target', key)
         return self.size
 
     def _apply(self, arr, params, nearest):
@@ -210,8 +221,8 @@ class CenterCrop(_GeometryTransform):
         super().__init__(keys, independent_keys)
         self.size = _pair(size)
 
-    def _draw(self, shape, rng, results):
-        _warn_upscale(results, shape, self.size, 'crop')
+    def _draw(self, shape, rng, results, key='img'):
+        _warn_upscale(results, shape, self.size, 'crop', key)
         h, w = shape
         factor = max(self.size[0] / h, self.size[1] / w)
         rh, rw = max(self.size[0], round(h * factor)), max(self.size[1], round(w * factor))
@@ -250,7 +261,7 @@ class RandomFlip(_GeometryTransform):
         self.prob = prob
         self.direction = direction
 
-    def _draw(self, shape, rng, results) -> bool:
+    def _draw(self, shape, rng, results, key='img') -> bool:
         return bool(rng.random() < self.prob)
 
     def _apply(self, arr, params, nearest):

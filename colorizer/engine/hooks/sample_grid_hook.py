@@ -19,12 +19,15 @@ class SampleGridHook(Hook):
     Each row is one sample: sketch | reference | output | target (| oracle, when the dataset
     has one). The batch is the first ``num_samples`` items of the validation set (or the
     training set), so every grid shows the same inputs. Grids go to
-    ``<work_dir>/samples/iter_<n>.png`` and to the visualiser (tensorboard when enabled).
+    ``<work_dir>/samples/iter_<n>.png`` and to the visualiser's backends (tensorboard when
+    enabled; none is needed).
 
     Args:
         interval (int): Iterations between grids. A grid is also written after the last one.
         num_samples (int): Rows of the grid.
-        split (str): ``'val'`` or ``'train'``: which dataset gives the fixed batch.
+        split (str): ``'val'`` or ``'train'``: which dataset gives the fixed batch. A config
+            without validation (``val_dataloader = val_cfg = val_evaluator = None``, training on
+            every image) uses the training set instead, and says so in the log.
         out_dir (str, optional): Folder for the PNGs; defaults to ``<work_dir>/samples``.
     """
 
@@ -41,7 +44,12 @@ class SampleGridHook(Hook):
         self._batch = None
 
     def before_train(self, runner) -> None:
-        loader = runner.val_dataloader if self.split == 'val' else runner.train_dataloader
+        split = self.split
+        if split == 'val' and runner.val_loop is None:
+            split = 'train'
+            runner.logger.info('SampleGridHook: the config has no validation set; the sample '
+                               'grids show the first training samples')
+        loader = runner.val_dataloader if split == 'val' else runner.train_dataloader
         dataset = loader.dataset
         count = min(self.num_samples, len(dataset))
         self._batch = pseudo_collate([dataset[i] for i in range(count)])

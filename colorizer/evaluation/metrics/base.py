@@ -13,7 +13,7 @@ without a protocol give ``unknown_ref/<metric>``; a mix of protocols gives e.g.
 """
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -111,6 +111,27 @@ def protocol_prefix(protocols: Iterable[Optional[str]]) -> str:
     return '+'.join(names or [UNKNOWN_PROTOCOL]) + '_ref'
 
 
+class InputSizeError(ValueError):
+    """Images are smaller than a metric (or its feature extractor) can measure."""
+
+
+def input_size_message(metric: str, size: Tuple[int, int], minimum: int, remedy: str,
+                       source: str = 'the evaluated images') -> str:
+    """The one wording of every too-small-input error: metric, sizes, where the size comes
+    from and what to do.
+
+    Args:
+        metric: The metric as the user configured it, e.g. ``"SSIM(mode='windowed')"``.
+        size: The images' ``(H, W)`` in pixels.
+        minimum: The smallest side the metric accepts, in pixels.
+        remedy: What to change.
+        source: What makes images of that size (a config key, or the evaluated images).
+    """
+    verb = 'are' if source == 'the evaluated images' else 'makes them'
+    return (f'{metric} needs images of at least {minimum}x{minimum} px, but {source} {verb} '
+            f'{size[1]}x{size[0]} px (width x height); {remedy}')
+
+
 class ColorizationMetric(BaseMetric):
     """Base of colorizer's metrics: protocol-derived prefix, tolerant data-sample access.
 
@@ -128,6 +149,55 @@ class ColorizationMetric(BaseMetric):
 
     #: Metric name used in error messages.
     metric_name = 'metric'
+
+    @classmethod
+    def min_input_size(cls, cfg: dict) -> int:
+        """Smallest image side (px) the metric built from ``cfg`` can measure; 1 = any size.
+
+        A classmethod on the config (not the built metric) so that start-up checks can ask it
+        without building anything heavy (see
+        :mod:`~colorizer.evaluation.metrics.evaluator_checks`).
+
+        Args:
+            cfg: The metric's config arguments (``type`` aside).
+        """
+        return 1
+
+    @classmethod
+    def result_names(cls, cfg: dict) -> Optional[List[str]]:
+        """The bare names ``compute_metrics`` returns for a metric built from ``cfg``
+        (``fnmatch`` patterns for names known only from the data, e.g. ``'delta_e/*'``), so that
+        a ``save_best`` naming none of them is refused at start-up; ``None``: not known.
+
+        Args:
+            cfg: The metric's config arguments (``type`` aside).
+        """
+        return None
+
+    @classmethod
+    def input_size_remedy(cls, cfg: dict) -> str:
+        """What to do when the images are below :meth:`min_input_size` (for messages)."""
+        return 'evaluate larger images (the dataset\'s img_size or the pipeline\'s size)'
+
+    @classmethod
+    def describe(cls, cfg: dict) -> str:
+        """The metric as configured, for messages, e.g. ``"SSIM(mode='windowed')"``."""
+        return cls.__name__
+
+    def check_input_size(self, size: Tuple[int, int], cfg: dict) -> None:
+        """Raise :class:`InputSizeError` when an image of ``size`` (H, W) is too small.
+
+        Called on every image in ``process``, before any library sees it: the start-up check
+        cannot see every config (datasets it does not know, direct use of the metric).
+
+        Args:
+            size: The image's (H, W) in pixels.
+            cfg: This metric's config arguments (see :meth:`min_input_size`).
+        """
+        minimum = self.min_input_size(cfg)
+        if min(size) < minimum:
+            raise InputSizeError(input_size_message(
+                self.describe(cfg), tuple(size), minimum, self.input_size_remedy(cfg)))
 
     def __init__(self,
                  prefix: Optional[str] = None,

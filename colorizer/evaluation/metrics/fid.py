@@ -39,7 +39,7 @@ from scipy import linalg
 from colorizer.engine.atomic_file_backend import AtomicFile
 from colorizer.registry import METRICS
 from .base import ColorizationMetric, image_chw, sample_fields
-from .inception import FIDInception, resolve_inception_weights
+from .inception import INCEPTION_MIN_SIZE, FIDInception, resolve_inception_weights
 
 #: Metainfo keys that identify the real image of a sample, for the derived cache key.
 IDENTITY_KEYS = ('sketch_path', 'target_path', 'img_path', 'index')
@@ -121,6 +121,33 @@ class FID(ColorizationMetric):
 
     metric_name = 'FID'
 
+    @classmethod
+    def min_input_size(cls, cfg: dict) -> int:
+        """What the feature extractor accepts: any size when the Inception resizes its input
+        (``input_size``, 299 by default), 75 px when it takes images at their own size, and a
+        replacement extractor's ``min_input_size`` attribute (1 if it has none)."""
+        extractor = cfg.get('feature_extractor')
+        if extractor is not None:
+            return int(getattr(extractor, 'min_input_size', 1))
+        return 1 if cfg.get('input_size', 299) is not None else INCEPTION_MIN_SIZE
+
+    @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['fid']
+
+    @classmethod
+    def input_size_remedy(cls, cfg: dict) -> str:
+        if cfg.get('feature_extractor') is not None:
+            return 'evaluate larger images or use a feature extractor that accepts them'
+        return ('set FID input_size=299 (pytorch-fid resizes to 299 px, the only size that gives '
+                'comparable FIDs) or evaluate larger images')
+
+    @classmethod
+    def describe(cls, cfg: dict) -> str:
+        if cfg.get('feature_extractor') is not None:
+            return f"FID(feature_extractor={type(cfg['feature_extractor']).__name__})"
+        return f"FID(input_size={cfg.get('input_size', 299)!r})"
+
     def __init__(self,
                  inception_weights: Optional[str] = 'auto',
                  real_key: str = 'target',
@@ -141,6 +168,7 @@ class FID(ColorizationMetric):
                        else resolve_inception_weights(inception_weights))
             feature_extractor = FIDInception(weights, input_size=input_size, seed=seed)
         self.feature_extractor = feature_extractor
+        self._size_cfg = dict(feature_extractor=feature_extractor)
         self.cache_tag = getattr(feature_extractor, 'cache_tag', None)
         self.real_key = real_key
         self.fake_key = fake_key
@@ -223,6 +251,8 @@ class FID(ColorizationMetric):
             return
         fakes = [image_chw(f, self.fake_key, self.metric_name) for f in fields]
         reals = [image_chw(f, self.real_key, self.metric_name) for f in fields]
+        for image in fakes + reals:
+            self.check_input_size(tuple(image.shape[1:]), self._size_cfg)
         fake_feats = self.features(fakes)
         cached = self._cache_hit(tuple(reals[0].shape[1:]))
         real_feats = [None] * len(reals) if cached else self.features(reals)

@@ -26,6 +26,9 @@ FID_WEIGHTS_NAME = 'pt_inception-2015-12-05-6726825d.pth'
 #: Dimension of the pool3 features.
 FEATURE_DIM = 2048
 
+#: Smallest input side Inception-v3 accepts: below it a pooling layer gets an empty input.
+INCEPTION_MIN_SIZE = 75
+
 
 def default_inception_weights_path() -> str:
     """Where ``inception_weights='auto'`` looks: the torch hub checkpoint cache."""
@@ -107,11 +110,24 @@ class FIDInception(nn.Module):
             pytorch-fid's ``resize_input=True`` and the only value that gives comparable FIDs.
             ``None`` feeds images at their own size (at least 75 px).
         seed (int): seed of the random weights.
+
+    Attributes:
+        min_input_size (int): smallest image side the extractor accepts (1 when it resizes,
+            :data:`INCEPTION_MIN_SIZE` when it feeds images at their own size). Replacement
+            extractors may declare one too; :class:`~colorizer.evaluation.metrics.FID` checks it.
+
+    Raises:
+        ValueError: ``input_size`` is below :data:`INCEPTION_MIN_SIZE`.
     """
 
     def __init__(self, weights: Optional[str], input_size: Optional[int] = 299,
                  seed: int = 0) -> None:
         super().__init__()
+        if input_size is not None and input_size < INCEPTION_MIN_SIZE:
+            raise ValueError(f'FID input_size={input_size} is below the {INCEPTION_MIN_SIZE} px '
+                             'Inception-v3 accepts; use 299 (pytorch-fid, the only size that '
+                             'gives comparable FIDs) or at least 75')
+        self.min_input_size = 1 if input_size is not None else INCEPTION_MIN_SIZE
         net = fid_inception_v3(weights, seed)
         # The layer order of pytorch-fid's InceptionV3 blocks 0-3.
         self.blocks = nn.Sequential(

@@ -33,6 +33,10 @@ class PSNR(ColorizationMetric):
 
     metric_name = 'PSNR'
 
+    @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['psnr']
+
     def __init__(self,
                  key: str = 'target',
                  pred_key: str = 'output',

@@ -107,6 +107,10 @@ class RegionColorError(ColorizationMetric):
 
     metric_name = 'RegionColorError'
 
+    @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['delta_e', 'delta_e/*', 'region_accuracy']
+
     def __init__(self,
                  reference_key: str = 'oracle',
                  pred_key: str = 'output',

@@ -22,12 +22,15 @@ from .base import ColorizationMetric, image_hwc, sample_fields
 #: ITU-R BT.601 luma weights for R, G, B.
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 
+#: Side of the Gaussian window of the windowed SSIM: its smallest measurable image side.
+WINDOW_SIZE = 11
+
 
 def windowed_ssim(image: np.ndarray, target: np.ndarray) -> float:
     """Standard Gaussian-window SSIM of two uint8 RGB images (H, W, 3), channel mean."""
     return float(structural_similarity(
         image.astype(np.float64), target.astype(np.float64),
-        win_size=11, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        win_size=WINDOW_SIZE, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
         data_range=255, channel_axis=-1))
 
 
@@ -62,6 +65,25 @@ class SSIM(ColorizationMetric):
     metric_name = 'SSIM'
     _FUNCTIONS = {'windowed': windowed_ssim, 'global': global_ssim}
 
+    @classmethod
+    def min_input_size(cls, cfg: dict) -> int:
+        """11 px for the windowed SSIM (its 11x11 window), any size for the global one."""
+        return WINDOW_SIZE if cfg.get('mode', 'windowed') == 'windowed' else 1
+
+    @classmethod
+    def result_names(cls, cfg: dict) -> List[str]:
+        return ['ssim' if cfg.get('mode', 'windowed') == 'windowed' else 'ssim_global']
+
+    @classmethod
+    def input_size_remedy(cls, cfg: dict) -> str:
+        return (f'evaluate images of at least {WINDOW_SIZE} px (the dataset\'s img_size or the '
+                "pipeline's size), or use SSIM(mode='global'), whose single window fits any "
+                'size')
+
+    @classmethod
+    def describe(cls, cfg: dict) -> str:
+        return f"SSIM(mode={cfg.get('mode', 'windowed')!r})"
+
     def __init__(self,
                  mode: str = 'windowed',
                  key: str = 'target',
@@ -87,6 +109,7 @@ class SSIM(ColorizationMetric):
             if image.shape != target.shape:
                 raise ValueError(f"SSIM: '{self.pred_key}' {image.shape} and '{self.key}' "
                                  f'{target.shape} differ in size')
+            self.check_input_size(image.shape[:2], dict(mode=self.mode))
             self.results.append(dict(value=ssim(image, target),
                                      protocol=self.protocol_of(fields)))
 

@@ -8,7 +8,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-# SafeCheckpointHook keeps checkpoints loadable with torch.load(weights_only=True).
+# SafeCheckpointHook keeps checkpoints loadable with torch.load(weights_only=True) and free of
+# NaN for plain MMEngine Runners; colorizer's tools (ColorizerRunner) enforce both on every save
+# whether or not it is listed.
 custom_hooks = [
     dict(type='SafeCheckpointHook'),
     dict(type='SampleGridHook', interval=1000, num_samples=8),

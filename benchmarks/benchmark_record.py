@@ -87,7 +87,11 @@ def threads(torch_threads=None) -> dict:
     torch = sys.modules.get('torch')
     if torch_threads is None and torch is not None:
         torch_threads = torch.get_num_threads()
-    return dict(torch=torch_threads, environment=env)
+    out = dict(torch=torch_threads, environment=env)
+    cv2 = sys.modules.get('cv2')
+    if cv2 is not None:  # OpenCV keeps its own pool (the data pipeline's transforms use it)
+        out['opencv'] = cv2.getNumThreads()
+    return out
 
 
 class LoadWatch:

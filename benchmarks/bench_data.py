@@ -3,7 +3,7 @@
 Generates 512 px JPEGs (scikit-image's photos, randomly cropped, flipped and hue-shifted, saved
 at quality 95) in a temporary folder and runs a config's training pipeline over them
 (default: ``configs/_base_/datasets/afhq_cat.py``, the paper's pipeline: load, resize to 256 px,
-colour jitter, XDoG, TPS, pack; ``--pipeline augmented_train_pipeline`` times the opt-in
+colour jitter, XDoG, TPS, pack; ``--pipeline _augmented_train_pipeline`` times the opt-in
 augmentation). Each run times every transform (wall and CPU time); ``--runs`` repeats the whole
 measurement (the record keeps every run and the median). ``--compare`` also runs each sample a
 second time through the reference path (full-size decode and area resize, albumentations'
@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=3, help='repeated measurements')
     parser.add_argument('--config', default=CONFIG, help='config whose pipeline to time')
     parser.add_argument('--pipeline', default='train_pipeline',
-                        help='config key of the pipeline (e.g. augmented_train_pipeline)')
+                        help='config key of the pipeline (e.g. _augmented_train_pipeline)')
     parser.add_argument('--compare', action='store_true',
                         help='measure output differences against the reference path')
     parser.add_argument('--quick', action='store_true',

@@ -20,6 +20,7 @@ Example::
 import argparse
 import copy
 import math
+import os
 import os.path as osp
 import statistics
 import tempfile
@@ -140,35 +141,62 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
+def _finite_or_none(value: float):
+    # identical outputs have an infinite PSNR, which JSON cannot hold: null
+    return value if math.isfinite(value) else None
+
+
 def compare(folder: str, pipeline_cfg, samples: int) -> dict:
     """Output differences between the pipeline and its reference path, same random draws.
 
     Every sample gets a ``sample_seed``, so both pipelines draw the same jitter, sigma and warp.
-    The packed tensors are compared per output: mean and max absolute difference (uint8
-    levels), PSNR, and the share of pixels that differ at all (for the binary sketch: flipped).
+    The packed outputs are compared per key: mean and max absolute difference (uint8 levels),
+    PSNR, and the share of pixels that differ at all (for the binary sketch: flipped).
+
+    As a yardstick of what is immaterial, the reference path is also run on each JPEG saved
+    once more at quality 95 (one more JPEG generation, as any re-saving of a data set does)
+    and compared with itself on the original file.
     """
     fast = [TRANSFORMS.build(c) for c in pipeline_cfg]
     slow = [TRANSFORMS.build(c) for c in reference_pipeline(pipeline_cfg)]
-    dataset = ColorizationDataset(data_root=folder, pipeline=[])
-    diffs = {k: dict(mean_abs=[], max_abs=[], psnr=[], changed=[]) for k in OUTPUT_KEYS}
-    for i in range(samples):
-        packed = []
-        for transforms in (fast, slow):
-            results = dict(dataset.get_data_info(i % len(dataset)), **{SAMPLE_SEED_KEY: i})
-            for t in transforms:
-                results = t(results)
-            packed.append(results)
-        for key in OUTPUT_KEYS:
-            a, b = (_output(p, key) for p in packed)
+    with tempfile.TemporaryDirectory() as resaved:
+        for name in sorted(os.listdir(folder)):
+            img = cv2.imread(osp.join(folder, name), cv2.IMREAD_COLOR)
+            cv2.imwrite(osp.join(resaved, name), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        original = ColorizationDataset(data_root=folder, pipeline=[])
+        again = ColorizationDataset(data_root=resaved, pipeline=[])
+        pairs = dict(fast_vs_reference=[], reference_resaved_q95_vs_reference=[])
+        for i in range(samples):
+            reference = _run(slow, original, i)
+            pairs['fast_vs_reference'].append((_run(fast, original, i), reference))
+            pairs['reference_resaved_q95_vs_reference'].append((_run(slow, again, i), reference))
+    return {name: _differences(outputs) for name, outputs in pairs.items()}
+
+
+def _run(transforms, dataset, i: int) -> dict:
+    results = dict(dataset.get_data_info(i % len(dataset)), **{SAMPLE_SEED_KEY: i})
+    for t in transforms:
+        results = t(results)
+    return results
+
+
+def _differences(pairs) -> dict:
+    out = {}
+    for key in OUTPUT_KEYS:
+        stats = dict(mean_abs=[], max_abs=[], psnr=[], changed=[])
+        for packed_a, packed_b in pairs:
+            a, b = _output(packed_a, key), _output(packed_b, key)
             delta = np.abs(a.astype(np.int16) - b.astype(np.int16))
-            diffs[key]['mean_abs'].append(float(delta.mean()))
-            diffs[key]['max_abs'].append(int(delta.max()))
-            diffs[key]['psnr'].append(_psnr(a, b))
-            diffs[key]['changed'].append(float((delta > 0).mean()))
-    return {k: dict(mean_abs=float(np.mean(v['mean_abs'])), max_abs=int(max(v['max_abs'])),
-                    psnr_median=float(np.median(v['psnr'])), psnr_min=float(min(v['psnr'])),
-                    changed_share=float(np.mean(v['changed'])))
-            for k, v in diffs.items()}
+            stats['mean_abs'].append(float(delta.mean()))
+            stats['max_abs'].append(int(delta.max()))
+            stats['psnr'].append(_psnr(a, b))
+            stats['changed'].append(float((delta > 0).mean()))
+        out[key] = dict(mean_abs=float(np.mean(stats['mean_abs'])),
+                        max_abs=int(max(stats['max_abs'])),
+                        psnr_median=_finite_or_none(float(np.median(stats['psnr']))),
+                        psnr_min=_finite_or_none(float(min(stats['psnr']))),
+                        changed_share=float(np.mean(stats['changed'])))
+    return out
 
 
 def _output(packed: dict, key: str) -> np.ndarray:
@@ -203,8 +231,8 @@ def run(args) -> dict:
                     num_images=args.num_images, samples=args.samples, runs=args.runs,
                     jpeg_quality=95))
     if differences is not None:
-        result['differences_vs_reference'] = dict(
-            reference=REFERENCE_SETTINGS, samples=args.num_images, outputs=differences)
+        result['differences'] = dict(reference=REFERENCE_SETTINGS, samples=args.num_images,
+                                     **differences)
     return result
 
 
@@ -220,13 +248,15 @@ def markdown(result: dict) -> str:
                                                    for r in result['runs'])
               + f"; {cfg['image_size']} px JPEG -> {cfg['output_size']} px, one thread, "
               f"{cfg['pipeline']})"]
-    if 'differences_vs_reference' in result:
-        lines += ['', '| output | mean abs diff | max abs diff | PSNR median (min) dB | '
-                  'pixels changed |', '|---|---:|---:|---:|---:|']
-        for key, d in result['differences_vs_reference']['outputs'].items():
-            lines.append(f"| {key} | {d['mean_abs']:.3f} | {d['max_abs']} | "
-                         f"{d['psnr_median']:.1f} ({d['psnr_min']:.1f}) | "
-                         f"{100 * d['changed_share']:.2f}% |")
+    if 'differences' in result:
+        lines += ['', '| comparison | output | mean abs diff | max abs diff | '
+                  'PSNR median (min) dB | pixels changed |', '|---|---|---:|---:|---:|---:|']
+        for name in ('fast_vs_reference', 'reference_resaved_q95_vs_reference'):
+            for key, d in result['differences'][name].items():
+                psnr = ('identical' if d['psnr_median'] is None else
+                        f"{d['psnr_median']:.1f} ({d['psnr_min'] or math.inf:.1f})")
+                lines.append(f"| {name} | {key} | {d['mean_abs']:.3f} | {d['max_abs']} | "
+                             f"{psnr} | {100 * d['changed_share']:.2f}% |")
     return '\n'.join(lines)
 
 

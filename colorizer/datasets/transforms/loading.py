@@ -41,10 +41,10 @@ def jpeg_reduction(data: bytes, min_size: MinSize) -> int:
         min_size: Smallest acceptable ``(h, w)`` (or one int for both); ``None`` for 1.
 
     Returns:
-        1 when ``min_size`` is ``None``, the header cannot be read, or no reduction keeps the
-        size; else 2, 4 or 8.
+        1 when ``min_size`` is ``None``, the data is not a JPEG, its header cannot be read, or
+        no reduction keeps the size; else 2, 4 or 8.
     """
-    if min_size is None:
+    if min_size is None or data[:2] != _JPEG_SOI:
         return 1
     need = max(min_size) if isinstance(min_size, Sequence) else int(min_size)
     try:

@@ -106,14 +106,20 @@ class _Timed:
 def _one_run(dataset, timed, samples: int) -> dict:
     for t in timed:
         t.wall = t.cpu = 0.0
+    load_before = _loadavg()
     wall, cpu = time.perf_counter(), time.process_time()
     for i in range(samples):
         dataset[i % len(dataset)]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return dict(samples_per_s=samples / wall, ms_per_sample=1e3 * wall / samples,
+    return dict(load_average=dict(before=load_before, after=_loadavg()),
+                samples_per_s=samples / wall, ms_per_sample=1e3 * wall / samples,
                 cpu_ms_per_sample=1e3 * cpu / samples,
                 ms_per_transform={t.name: 1e3 * t.wall / samples for t in timed},
                 cpu_ms_per_transform={t.name: 1e3 * t.cpu / samples for t in timed})
+
+
+def _loadavg():
+    return [round(v, 2) for v in os.getloadavg()]
 
 
 def _median_run(runs) -> dict:
@@ -244,8 +250,9 @@ def markdown(result: dict) -> str:
                  f"**{result['cpu_ms_per_sample']:.2f}** |")
     cfg = result['config']
     lines += ['', f"**{result['samples_per_s']:.0f} samples/s per worker** (median of "
-              f"{cfg['runs']} runs: " + ', '.join(f"{r['samples_per_s']:.0f}"
-                                                   for r in result['runs'])
+              f"{cfg['runs']} runs: " + ', '.join(
+                  f"{r['samples_per_s']:.0f} (load {r['load_average']['before'][0]:.1f})"
+                  for r in result['runs'])
               + f"; {cfg['image_size']} px JPEG -> {cfg['output_size']} px, one thread, "
               f"{cfg['pipeline']})"]
     if 'differences' in result:

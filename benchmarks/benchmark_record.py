@@ -46,7 +46,8 @@ def machine() -> dict:
     except AttributeError:  # not Linux
         usable = os.cpu_count()
     try:
-        mem_kib = next(int(line.split()[1]) for line in Path('/proc/meminfo').read_text().splitlines()
+        mem_kib = next(int(line.split()[1])
+                       for line in Path('/proc/meminfo').read_text().splitlines()
                        if line.startswith('MemTotal'))
         memory_gib = round(mem_kib / 2**20, 1)
     except (OSError, StopIteration):

@@ -27,7 +27,8 @@ done
 mkdir -p "$OUT"
 PY=${PYTHON:-python}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
-CUDA_GPUS=$("$PY" -c "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")
+CUDA_GPUS=$("$PY" -c \
+    "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")
 FAILED=0
 
 part() {  # part NAME LIMIT_S COMMAND...: run one part with a time limit, report its status
@@ -67,16 +68,17 @@ if [ "$CUDA_GPUS" -gt 0 ] && [ $QUICK -eq 0 ]; then
 else
     if [ "$CUDA_GPUS" -eq 0 ]; then
         skip "bench_attention.py --device cuda (paper vs chunked, SDPA backend)"
-        skip "bench_train_step.py --device cuda at paper scale (fp32, fp16 / bf16 AMP, channels_last)"
+        skip "bench_train_step.py --device cuda at paper scale" \
+            "(fp32, fp16 / bf16 AMP, channels_last)"
         skip "bench_dist_smoke.py two-process NCCL run of tools/dist_train.sh"
     else
         echo "--quick: CUDA parts left out" | tee -a "$OUT/skipped.txt"
     fi
-    part attention_cpu_quick 300 "$PY" "$ROOT/benchmarks/bench_attention.py" --device cpu \
+    part attention_cpu_quick 900 "$PY" "$ROOT/benchmarks/bench_attention.py" --device cpu \
         --quick --out "$OUT/bench_attention_cpu_quick.json"
-    part train_step_cpu_quick 300 "$PY" "$ROOT/benchmarks/bench_train_step.py" --device cpu \
+    part train_step_cpu_quick 900 "$PY" "$ROOT/benchmarks/bench_train_step.py" --device cpu \
         --quick --out "$OUT/bench_train_step_cpu_quick.json"
-    part data_quick 300 "$PY" "$ROOT/benchmarks/bench_data.py" --quick --compare \
+    part data_quick 900 "$PY" "$ROOT/benchmarks/bench_data.py" --quick --compare \
         --out "$OUT/bench_data_quick.json"
 fi
 echo "records in $OUT:"

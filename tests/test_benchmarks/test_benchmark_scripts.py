@@ -50,7 +50,7 @@ def test_run_gpu_says_which_cuda_parts_it_skipped(run_gpu_quick):
     else:
         for part in ('bench_attention.py --device cuda', 'bench_train_step.py --device cuda',
                      'NCCL'):
-            assert f'SKIPPED (no CUDA): ' in skipped and part in skipped, part
+            assert 'SKIPPED (no CUDA): ' in skipped and part in skipped, part
             assert part in stdout
     assert sorted(p.name for p in out.glob('*.json')) == [
         'bench_attention_cpu_quick.json', 'bench_data_quick.json',

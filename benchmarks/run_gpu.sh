@@ -3,7 +3,7 @@
 #
 #   bash benchmarks/run_gpu.sh [OUT_DIR] [--quick]
 #
-# On a CUDA machine (about 5 minutes, at most 8: each part has its own time limit):
+# On a CUDA machine (at most 7.5 minutes: each part has its own time limit, 450 s in all):
 #   1. bench_attention.py: SGA's paper form against the chunked path up to 16,384 tokens, time
 #      and peak memory, and the fused-attention (SDPA) kernel the chunked path ran on;
 #   2. bench_train_step.py at the paper's scale (256 px, full width, batch 16): the authors' step,
@@ -49,21 +49,21 @@ skip() {
 rm -f "$OUT/skipped.txt"
 if [ "$CUDA_GPUS" -gt 0 ] && [ $QUICK -eq 0 ]; then
     echo "CUDA devices: $CUDA_GPUS"
-    part attention 150 "$PY" "$ROOT/benchmarks/bench_attention.py" --device cuda \
+    part attention 120 "$PY" "$ROOT/benchmarks/bench_attention.py" --device cuda \
         --sizes 256 1024 4096 16384 --repeats 10 --out "$OUT/bench_attention_cuda.json"
-    part train_step 180 "$PY" "$ROOT/benchmarks/bench_train_step.py" --device cuda \
+    part train_step 150 "$PY" "$ROOT/benchmarks/bench_train_step.py" --device cuda \
         --size 256 --width 16 --batch 16 --repeats 10 --amp --amp-bf16 --channels-last \
         --out "$OUT/bench_train_step_cuda.json"
     if [ "$CUDA_GPUS" -ge 2 ]; then
-        part dist_nccl 120 "$PY" "$ROOT/benchmarks/bench_dist_smoke.py" --iters 50 \
+        part dist_nccl 90 "$PY" "$ROOT/benchmarks/bench_dist_smoke.py" --iters 50 \
             --out "$OUT/bench_dist_smoke_nccl.json"
     else
         echo "SKIPPED (one GPU): two-process NCCL run needs two CUDA devices" \
             | tee -a "$OUT/skipped.txt"
     fi
-    part data 60 "$PY" "$ROOT/benchmarks/bench_data.py" --runs 3 --compare \
+    part data 45 "$PY" "$ROOT/benchmarks/bench_data.py" --runs 3 --compare \
         --out "$OUT/bench_data.json"
-    part data_augmented 60 "$PY" "$ROOT/benchmarks/bench_data.py" --runs 3 \
+    part data_augmented 45 "$PY" "$ROOT/benchmarks/bench_data.py" --runs 3 \
         --pipeline _augmented_train_pipeline --out "$OUT/bench_data_augmented.json"
 else
     if [ "$CUDA_GPUS" -eq 0 ]; then

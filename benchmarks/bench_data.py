@@ -19,12 +19,14 @@ Example::
 """
 import argparse
 import copy
+import json
 import math
 import os
 import os.path as osp
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -61,6 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true',
                         help='tiny sizes for a smoke test (4 images, 12 samples, 1 run)')
     parser.add_argument('--out', default='work_dirs/bench_data.json', help='JSON record')
+    parser.add_argument('--table', nargs=2, metavar=('BEFORE', 'AFTER'),
+                        help='print the per-step before/after table of two records and exit')
     args = parser.parse_args(argv)
     if args.quick:
         args.num_images, args.samples, args.runs = 4, 12, 1
@@ -267,8 +271,34 @@ def markdown(result: dict) -> str:
     return '\n'.join(lines)
 
 
+def before_after(before: dict, after: dict) -> str:
+    """Markdown table of two records, step by step (CPU and wall ms, medians of the runs)."""
+    steps = list(dict.fromkeys([*before['ms_per_transform'], *after['ms_per_transform']]))
+    lines = ['| step | before ms CPU (wall) | after ms CPU (wall) |', '|---|---:|---:|']
+
+    def cell(result, name):
+        if name not in result['ms_per_transform']:
+            return '-'
+        return (f"{result['cpu_ms_per_transform'][name]:.2f} "
+                f"({result['ms_per_transform'][name]:.2f})")
+    lines += [f'| {name} | {cell(before, name)} | {cell(after, name)} |' for name in steps]
+    lines.append(f"| **total** | **{before['cpu_ms_per_sample']:.2f}** "
+                 f"({before['ms_per_sample']:.2f}) | **{after['cpu_ms_per_sample']:.2f}** "
+                 f"({after['ms_per_sample']:.2f}) |")
+    def rate(result):
+        runs = ', '.join(f"{r['samples_per_s']:.0f}" for r in result['runs'])
+        return (f"**{1e3 / result['cpu_ms_per_sample']:.0f}** "
+                f"({result['samples_per_s']:.0f}: {runs})")
+    lines.append(f'| samples/s by CPU time (wall: runs) | {rate(before)} | {rate(after)} |')
+    return '\n'.join(lines)
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.table:
+        records = [json.loads(Path(p).read_text()) for p in args.table]
+        print(before_after(*records))
+        return {}
     watch = LoadWatch()
     result = run(args)
     payload = write_record(args.out, result, watch, torch_threads=1)

@@ -96,6 +96,8 @@ def test_run_gpu_data_record(run_gpu_quick):
     # the fast path differs from the reference only by the decode: the same draws, close images
     assert diffs['fast_vs_reference']['target']['psnr_median'] > 35
     assert diffs['fast_vs_reference']['sketch']['changed_share'] < 0.05
+    table = _load('bench_data').before_after(result, result)
+    assert '| LoadColorImage |' in table and '| **total** |' in table
 
 
 def test_bench_data_times_the_augmented_pipeline(tmp_path):

@@ -101,9 +101,13 @@ def test_remap_grid_equals_remap_with_separate_maps():
         grid = tps_grid(src, dst, img.shape[:2], 9)
         dense = cv2.resize(grid, (grid.shape[1] * 9, grid.shape[0] * 9),
                            interpolation=cv2.INTER_LINEAR)[4:4 + 48, 4:4 + 48]
-        expected = cv2.remap(img, dense[..., 0].copy(), dense[..., 1].copy(), cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT_101)
-        np.testing.assert_array_equal(remap_grid(img, grid, 9), expected)
+        for border in (cv2.BORDER_REFLECT_101, cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE):
+            expected = cv2.remap(img, dense[..., 0].copy(), dense[..., 1].copy(),
+                                 cv2.INTER_LINEAR, borderMode=border)
+            np.testing.assert_array_equal(remap_grid(img, grid, 9, border_mode=border), expected)
+            # one channel and float images take the plain path
+            np.testing.assert_array_equal(remap_grid(img[..., :1], grid, 9, border_mode=border),
+                                          expected[..., :1])
 
 
 def test_tps_fit_with_coincident_points_falls_back_to_least_squares():

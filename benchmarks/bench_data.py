@@ -6,8 +6,8 @@ at quality 95) in a temporary folder and runs a config's training pipeline over 
 colour jitter, XDoG, TPS, pack; ``--pipeline _augmented_train_pipeline`` times the opt-in
 augmentation). Each run times every transform (wall and CPU time); ``--runs`` repeats the whole
 measurement (the record keeps every run and the median). ``--compare`` also runs each sample a
-second time through the reference path (full-size decode and area resize, albumentations'
-colour jitter) with the same random draws and records how far the outputs are apart.
+second time through the reference path (full-size decode, then the area resize) with the
+same random draws and records how far the outputs are apart.
 
 Prints a markdown table and writes a JSON record (``benchmark_record``: machine, libraries,
 threads, load average before and after, command).
@@ -44,7 +44,6 @@ CONFIG = osp.join(osp.dirname(__file__), '..', 'configs', '_base_', 'datasets', 
 #: Settings of the reference path (``--compare``): what each fast path replaces.
 REFERENCE_SETTINGS = {
     'LoadColorImage': dict(min_size=None),  # full-size decode; the resize does the rest
-    'ColorJitter': dict(implementation='albumentations'),
 }
 OUTPUT_KEYS = ('sketch', 'reference', 'target')
 

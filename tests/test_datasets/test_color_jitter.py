@@ -36,34 +36,3 @@ def test_supplied_reference_gets_its_own_draw_and_seed_is_deterministic():
     assert not np.array_equal(a['target'], a['reference'])
     off = ColorJitter(jitter_reference=False)(dict(img=img, reference=img))
     assert off['reference'] is img
-
-
-def test_fast_jitter_equals_albumentations_bit_for_bit():
-    """The fast path is albumentations' ColorJitter.apply, operation for operation."""
-    import albumentations as A
-
-    from colorizer.datasets.transforms.color_jitter import color_jitter
-
-    rng = np.random.default_rng(0)
-    reference = A.ColorJitter(p=1.0)
-    images = [smooth_image(32), rng.integers(0, 256, (17, 23, 3)).astype(np.uint8)]
-    for i in range(60):
-        params = dict(brightness=rng.uniform(0.3, 1.7), contrast=rng.uniform(0.3, 1.7),
-                      saturation=rng.uniform(0.3, 1.7), hue=rng.uniform(-0.5, 0.5),
-                      order=[int(k) for k in rng.permutation(4)])
-        img = images[i % 2]
-        np.testing.assert_array_equal(color_jitter(img, **params), reference.apply(img, **params))
-
-
-def test_fast_and_albumentations_transforms_agree_per_seed():
-    img = smooth_image(32)
-    fast, reference = ColorJitter(), ColorJitter(implementation='albumentations')
-    for seed in range(20):
-        np.testing.assert_array_equal(fast(dict(img=img, sample_seed=seed))['target'],
-                                      reference(dict(img=img, sample_seed=seed))['target'])
-
-
-def test_unknown_implementation_is_refused():
-    import pytest
-    with pytest.raises(ValueError, match='implementation'):
-        ColorJitter(implementation='torch')

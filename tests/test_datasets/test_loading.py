@@ -57,6 +57,7 @@ def test_reduced_decode_applies_exif_orientation(tmp_path):
     Image.fromarray(img).save(path, quality=95, exif=exif)
     full, reduced = read_color_image(path), read_color_image_at_least(path, 32)
     assert full.shape == (128, 64, 3) and reduced.shape == (64, 32, 3)
+    np.testing.assert_array_equal(read_color_image_at_least(path), full)  # full size, too
     assert _psnr(reduced, cv2.resize(full, (32, 64), interpolation=cv2.INTER_AREA)) > 30
 
 

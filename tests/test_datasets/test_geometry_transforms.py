@@ -87,8 +87,10 @@ def test_non_integer_shrink_is_close_to_area_resize(side):
 
     from colorizer.datasets.transforms.geometry import _resize
     img = cv2.resize(smooth_image(48, seed=2), (side, side), interpolation=cv2.INTER_CUBIC)
-    ours = _resize(img, (48, 48), nearest=False)
+    ours = _resize(img, (48, 48), nearest=False, fast_shrink=True)
     area = cv2.resize(img, (48, 48), interpolation=cv2.INTER_AREA)
+    # Resize / CenterCrop (evaluation) keep the exact area resize
+    np.testing.assert_array_equal(Resize(48)(dict(img=img))['img'], area)
     mse = np.mean((ours.astype(float) - area) ** 2)
     assert ours.shape == (48, 48, 3) and 10 * np.log10(255 ** 2 / mse) > 38
 

@@ -35,13 +35,15 @@ def _pair(size: Size) -> Tuple[int, int]:
     return int(h), int(w)
 
 
-def _resize(arr: np.ndarray, size: Tuple[int, int], nearest: bool) -> np.ndarray:
+def _resize(arr: np.ndarray, size: Tuple[int, int], nearest: bool,
+            fast_shrink: bool = False) -> np.ndarray:
+    """Resize to ``size`` (h, w); ``fast_shrink`` takes :func:`_shrink` for downscaling."""
     h, w = size
     if arr.shape[:2] == (h, w):
         return arr
     if nearest:
         interp = cv2.INTER_NEAREST
-    elif h <= arr.shape[0] and w <= arr.shape[1] and arr.dtype != np.int64:
+    elif fast_shrink and h <= arr.shape[0] and w <= arr.shape[1] and arr.dtype != np.int64:
         return _shrink(arr, (h, w))
     elif h <= arr.shape[0] and w <= arr.shape[1]:
         interp = cv2.INTER_AREA
@@ -60,7 +62,9 @@ def _shrink(arr: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     for a 400 px crop to 256 px). For a non-integer factor the image is first resized
     bilinearly up to the next integer multiple of ``size`` and then area-averaged by that
     integer: an antialiasing filter of the same width, 48-58 dB PSNR from the direct area
-    resize on photos at factors 1.4-2 (docs/benchmarks.md), in 0.5 ms.
+    resize on photos at factors 1.4-2 (docs/benchmarks.md), in 0.5 ms. Used by the random
+    crop only: ``Resize`` and ``CenterCrop``, which evaluation uses, keep OpenCV's exact area
+    resize, so evaluation inputs are unchanged.
     """
     h, w = size
     src_h, src_w = arr.shape[:2]
@@ -174,7 +178,7 @@ class RandomResizedCrop(_GeometryTransform):
 
     def _apply(self, arr, params, nearest):
         top, left, ch, cw = params
-        return _resize(arr[top:top + ch, left:left + cw], self.size, nearest)
+        return _resize(arr[top:top + ch, left:left + cw], self.size, nearest, fast_shrink=True)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(size={self.size}, scale={self.scale}, '

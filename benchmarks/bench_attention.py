@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 import torch
+from benchmark_record import LoadWatch, write_record
 import torch.nn.functional as F
 
 from colorizer.models.attention.sga import sga_aggregate
@@ -63,10 +64,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--no-memory', action='store_true', help='skip the memory runs')
     parser.add_argument('--no-reference', action='store_true',
                         help='skip the float64 reference (the errors of both variants)')
-    parser.add_argument('--out', default='work_dirs/bench_attention.json', help='JSON output')
+    parser.add_argument('--out', default='work_dirs/bench_attention.json', help='JSON record')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny sizes for a smoke test (N=48, C=8, B=1, one repeat)')
     parser.add_argument('--measure-memory', nargs=3, metavar=('VARIANT', 'N', 'MODE'),
                         help=argparse.SUPPRESS)  # internal: one memory run in this process
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.channels, args.batch, args.repeats, args.chunk_size = [48], 8, 1, 1, 16
+    return args
 
 
 # ----------------------------------------------------------------------------- the two forms
@@ -211,12 +217,31 @@ def _max_diff(a, b) -> float:
     return float((a - b).abs().max()) if a is not None and b is not None else float('nan')
 
 
+def sdpa_backends(fn: Callable, inputs: dict, mode: str) -> List[str]:
+    """The fused-attention kernels PyTorch dispatched ``fn`` to (profiler op names).
+
+    ``scaled_dot_product_attention`` picks a backend at run time (flash, memory-efficient,
+    cuDNN, or the math fallback that materialises the map); the aten op that ran names it,
+    e.g. ``aten::_scaled_dot_product_efficient_attention``.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run_once(fn, inputs, mode)
+    names = {e.key for e in prof.key_averages()}
+    return sorted(n for n in names if n.startswith('aten::_scaled_dot_product')
+                  or n.startswith('aten::_flash_attention') or n.startswith(
+                      'aten::_efficient_attention'))
+
+
 def bench_size(n: int, args) -> dict:
     """Every measurement for one token count."""
     fns = {v: variant_fn(v, args) for v in VARIANTS}
     inputs = make_inputs(n, args)
     reference = None if args.no_reference else reference_results(inputs, args)
     row = dict(tokens=n, variants={v: {} for v in VARIANTS})
+    # which fused kernel the chunked path's attention calls ran on (the math fallback would
+    # materialise the map the chunking avoids)
+    row['sdpa_backend'] = {mode: sdpa_backends(fns['chunked'], inputs, mode) for mode in MODES}
     for mode in MODES:
         timed = time_interleaved(fns, inputs, mode, args)
         for v in VARIANTS:
@@ -301,6 +326,9 @@ def markdown(result: dict) -> str:
                      f"{row['train_speedup_cpu']:.2f}x | {mem[0]} | {mem[1]} | "
                      f"{row['train_max_abs_diff_out']:.1e} | "
                      f"{row['train_max_abs_diff_grad_value']:.1e} |")
+    backends = {row['tokens']: row.get('sdpa_backend') for row in result['rows']}
+    lines += ['', f'fused attention kernels of the chunked path (per N, forward / train): '
+              f'{backends}']
     return '\n'.join(lines)
 
 
@@ -311,6 +339,7 @@ def main(argv=None) -> dict:
     if args.measure_memory:
         _memory_child(args)
         return {}
+    watch = LoadWatch()
     load_before = os.getloadavg()
     rows: List[dict] = []
     for n in args.sizes:
@@ -321,12 +350,10 @@ def main(argv=None) -> dict:
                               logit_std=args.logit_std, reference='chunked path in float64'),
                   environment=environment(args.device),
                   load_average=dict(before=load_before, after=os.getloadavg()), rows=rows)
+    payload = write_record(args.out, result, watch)
     print(markdown(result))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(result, f, indent=2)
     print(f'\nwrote {args.out}')
-    return result
+    return payload
 
 
 if __name__ == '__main__':

@@ -58,6 +58,7 @@ from colorizer.structures import ColorizationDataSample
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_attention import environment, measure_memory  # noqa: E402
+from benchmark_record import LoadWatch, write_record  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / 'configs' / '_base_' / 'models' / 'sga.py'
@@ -92,7 +93,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=None,
                         help="torch CPU threads (default: torch's); 1 keeps a loaded machine's "
                         'CPU times free of other threads spinning at barriers')
-    parser.add_argument('--out', default='work_dirs/bench_train_step.json', help='JSON output')
+    parser.add_argument('--out', default='work_dirs/bench_train_step.json', help='JSON record')
+    parser.add_argument('--amp-bf16', action='store_true',
+                        help='add the project step with bf16 autocast (on CUDA; on CPU --amp '
+                        'already is bf16)')
+    parser.add_argument('--quick', action='store_true',
+                        help='tiny sizes for a smoke test (16 px, width 2, one repeat, '
+                        'chunked attention path, every optional variant but --compile)')
     parser.add_argument('--measure-memory', metavar='IMPLEMENTATION',
                         help=argparse.SUPPRESS)  # internal: one memory run in this process
     return parser.parse_args(argv)
@@ -128,14 +135,24 @@ def build_model(cfg: dict, state: dict, device: str):
     return model.to(device).train()
 
 
-def optim_wrappers(model, amp: bool, device: str) -> OptimWrapperDict:
+def amp_dtype(amp, device: str) -> torch.dtype:
+    """``amp`` True: fp16 on CUDA, bf16 on CPU (what ``--amp`` does); ``'bfloat16'``: bf16."""
+    if amp == 'bfloat16' or not device.startswith('cuda'):
+        return torch.bfloat16
+    return torch.float16
+
+
+def optim_wrappers(model, amp, device: str) -> OptimWrapperDict:
     """Adam(0.5, 0.999) per sub-network, lr of the paper; bf16 / fp16 wrappers for ``amp``."""
     def wrap(module, lr):
         optimizer = torch.optim.Adam(module.parameters(), lr=lr, betas=(0.5, 0.999))
         if not amp:
             return OptimWrapper(optimizer)
         if device.startswith('cuda'):
-            return AmpOptimWrapper(optimizer=optimizer, loss_scale='dynamic')
+            # fp16 needs loss scaling; bf16 has fp32's range and needs none
+            dtype = amp_dtype(amp, device)
+            return AmpOptimWrapper(optimizer=optimizer, dtype=dtype,
+                                   loss_scale='dynamic' if dtype == torch.float16 else 1.0)
         return AutocastOptimWrapper(optimizer=optimizer, dtype='bfloat16', device_type='cpu')
     return OptimWrapperDict(generator=wrap(model.generator, 1e-4),
                             discriminator=wrap(model.discriminator, 2e-4))
@@ -216,6 +233,7 @@ VARIANT_SPECS = {
     'authors+frozen_d': dict(AUTHORS, step=partial(authors_step, train_d_in_g_step=False)),
     'project': dict(step=project_step),
     'project_amp': dict(step=project_step, amp=True),
+    'project_amp_bf16': dict(step=project_step, amp='bfloat16'),
     'project_channels_last': dict(step=project_step, channels_last=True),
     'project_compile': dict(step=project_step, compile_generator=True),
 }
@@ -226,7 +244,8 @@ def selected_variants(args) -> List[str]:
     if args.ablate:
         names += ['authors+one_forward', 'authors+vgg_target_no_grad', 'authors+frozen_d']
     names.append('project')
-    for flag, name in ((args.amp, 'project_amp'), (args.channels_last, 'project_channels_last'),
+    for flag, name in ((args.amp, 'project_amp'), (args.amp_bf16, 'project_amp_bf16'),
+                       (args.channels_last, 'project_channels_last'),
                        (args.compile, 'project_compile')):
         if flag:
             names.append(name)
@@ -311,9 +330,8 @@ def inference_throughput(variants: Dict[str, dict], batch: dict, args) -> Dict[s
 
         def call(model=model, inputs=inputs, amp=v['amp']):
             device_type = args.device.split(':')[0]
-            # the dtypes of --amp: fp16 on CUDA, bf16 on CPU
-            dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
-            with torch.no_grad(), torch.autocast(device_type, dtype=dtype, enabled=amp):
+            dtype = amp_dtype(amp, args.device)
+            with torch.no_grad(), torch.autocast(device_type, dtype=dtype, enabled=bool(amp)):
                 model.generator(inputs['sketch'], inputs['reference'])
         calls[name] = call
     for v in variants.values():
@@ -427,18 +445,20 @@ def run(args) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.quick:
+        args.size, args.width, args.num_levels, args.batch, args.repeats = 16, 2, 3, 2, 1
+        args.chunk_size, args.amp, args.amp_bf16, args.channels_last = 8, True, True, True
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.measure_memory:
         _memory_child(args)
         return {}
+    watch = LoadWatch()
     result = run(args)
+    payload = write_record(args.out, result, watch)
     print(markdown(result))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, 'w') as f:
-        json.dump(result, f, indent=2)
     print(f'\nwrote {args.out}')
-    return result
+    return payload
 
 
 if __name__ == '__main__':

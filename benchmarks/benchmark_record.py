@@ -46,7 +46,8 @@ def machine() -> dict:
     except AttributeError:  # not Linux
         usable = os.cpu_count()
     try:
-        mem_kib = next(int(line.split()[1]) for line in Path('/proc/meminfo').read_text().splitlines()
+        mem_kib = next(int(line.split()[1])
+                       for line in Path('/proc/meminfo').read_text().splitlines()
                        if line.startswith('MemTotal'))
         memory_gib = round(mem_kib / 2**20, 1)
     except (OSError, StopIteration):
@@ -87,7 +88,11 @@ def threads(torch_threads=None) -> dict:
     torch = sys.modules.get('torch')
     if torch_threads is None and torch is not None:
         torch_threads = torch.get_num_threads()
-    return dict(torch=torch_threads, environment=env)
+    out = dict(torch=torch_threads, environment=env)
+    cv2 = sys.modules.get('cv2')
+    if cv2 is not None:  # OpenCV keeps its own pool (the data pipeline's transforms use it)
+        out['opencv'] = cv2.getNumThreads()
+    return out
 
 
 class LoadWatch:

@@ -1,9 +1,14 @@
-"""The benchmark scripts run end to end at tiny sizes and write their JSON."""
+"""The benchmark scripts run end to end at tiny sizes and write JSON records with provenance."""
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import torch
+from benchmark_record import RECORD_FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,21 +20,46 @@ def _load(name):
     return module
 
 
-@pytest.fixture(scope='module')
-def bench_attention():
-    return _load('bench_attention')
+def _check_record(payload: dict):
+    record = payload['record']
+    assert set(RECORD_FIELDS) <= set(record)
+    assert record['machine']['cpu'] and record['machine']['cores'] >= 1
+    assert record['libraries']['torch'] and record['libraries']['numpy']
+    assert 'torch' in record['threads']
+    assert len(record['load_average']['before']) == 3
+    assert len(record['load_average']['after']) == 3
+    assert record['command']
 
 
 @pytest.fixture(scope='module')
-def bench_train_step():
-    return _load('bench_train_step')
+def run_gpu_quick(tmp_path_factory):
+    """benchmarks/run_gpu.sh --quick into a temporary folder (CPU parts at smoke-test sizes)."""
+    out = tmp_path_factory.mktemp('gpu_records')
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', str(ROOT / 'benchmarks' / 'run_gpu.sh'), str(out), '--quick'],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, proc.stdout
 
 
-def test_bench_attention_writes_json(bench_attention, tmp_path):
-    out = tmp_path / 'attention.json'
-    bench_attention.main(['--sizes', '48', '--repeats', '1', '--channels', '8', '--batch', '1',
-                          '--chunk-size', '16', '--out', str(out)])
-    result = json.loads(out.read_text())
+def test_run_gpu_says_which_cuda_parts_it_skipped(run_gpu_quick):
+    out, stdout = run_gpu_quick
+    skipped = (out / 'skipped.txt').read_text()
+    if torch.cuda.is_available():
+        assert '--quick: CUDA parts left out' in skipped
+    else:
+        for part in ('bench_attention.py --device cuda', 'bench_train_step.py --device cuda',
+                     'NCCL'):
+            assert 'SKIPPED (no CUDA): ' in skipped and part in skipped, part
+            assert part in stdout
+    assert sorted(p.name for p in out.glob('*.json')) == [
+        'bench_attention_cpu_quick.json', 'bench_data_quick.json',
+        'bench_train_step_cpu_quick.json']
+
+
+def test_run_gpu_attention_record(run_gpu_quick):
+    result = json.loads((run_gpu_quick[0] / 'bench_attention_cpu_quick.json').read_text())
+    _check_record(result)
     (row, ) = result['rows']
     assert row['tokens'] == 48
     for variant in ('paper', 'chunked'):
@@ -38,17 +68,15 @@ def test_bench_attention_writes_json(bench_attention, tmp_path):
         assert stats['train_peak_mib'] >= 0  # measured in a subprocess
     assert row['train_max_abs_diff_out'] < 1e-5
     assert row['train_max_abs_diff_grad_value'] < 1e-5
-    assert result['environment']['torch']
+    # the kernel scaled_dot_product_attention dispatched to is named
+    assert all(ops and all(op.startswith('aten::_scaled_dot_product') for op in ops)
+               for ops in row['sdpa_backend'].values())
 
 
-def test_bench_train_step_writes_json(bench_train_step, tmp_path):
-    out = tmp_path / 'train_step.json'
-    # chunk_size 8 < 4x4 tokens: the project's variants take the two-pass chunked path
-    bench_train_step.main(['--size', '16', '--width', '2', '--num-levels', '3', '--batch', '2',
-                           '--repeats', '1', '--chunk-size', '8', '--amp', '--channels-last',
-                           '--out', str(out)])
-    result = json.loads(out.read_text())
-    assert set(result['train']) == {'authors', 'project', 'project_amp',
+def test_run_gpu_train_step_record(run_gpu_quick):
+    result = json.loads((run_gpu_quick[0] / 'bench_train_step_cpu_quick.json').read_text())
+    _check_record(result)
+    assert set(result['train']) == {'authors', 'project', 'project_amp', 'project_amp_bf16',
                                     'project_channels_last'}
     assert all(r['images_per_s'] > 0 for r in result['inference'].values())
     agreement = result['loss_agreement']
@@ -56,7 +84,47 @@ def test_bench_train_step_writes_json(bench_train_step, tmp_path):
     assert agreement['max_rel_diff'] < 1e-5
 
 
-def test_bench_train_step_memory_child(bench_train_step, capsys):
+def test_run_gpu_data_record(run_gpu_quick):
+    result = json.loads((run_gpu_quick[0] / 'bench_data_quick.json').read_text())
+    _check_record(result)
+    assert result['record']['threads']['opencv'] == 1
+    assert result['pipeline'] == ['LoadColorImage', 'LoadSketch', 'Resize', 'ColorJitter',
+                                  'XDoG', 'TPSWarp', 'PackColorizationInputs']
+    assert result['samples_per_s'] > 0 and len(result['runs']) == 1
+    assert result['cpu_ms_per_sample'] > 0
+    diffs = result['differences']
+    # the fast path differs from the reference only by the decode: the same draws, close images
+    assert diffs['fast_vs_reference']['target']['psnr_median'] > 35
+    assert diffs['fast_vs_reference']['sketch']['changed_share'] < 0.05
+    table = _load('bench_data').before_after(result, result)
+    assert '| LoadColorImage |' in table and '| **total** |' in table
+
+
+def test_bench_data_times_the_augmented_pipeline(tmp_path):
+    bench_data = _load('bench_data')
+    payload = bench_data.main(['--quick', '--num-images', '2', '--samples', '2',
+                               '--pipeline', '_augmented_train_pipeline',
+                               '--out', str(tmp_path / 'aug.json')])
+    _check_record(json.loads((tmp_path / 'aug.json').read_text()))
+    assert 'RandomResizedCrop' in payload['ms_per_transform']
+
+
+def test_bench_data_refuses_an_unknown_pipeline(tmp_path):
+    with pytest.raises(KeyError, match='no_such_pipeline'):
+        _load('bench_data').main(['--quick', '--pipeline', 'no_such_pipeline',
+                                  '--out', str(tmp_path / 'x.json')])
+
+
+def test_bench_dist_smoke_quick_trains_two_gloo_processes(tmp_path):
+    bench = _load('bench_dist_smoke')
+    payload = bench.main(['--quick', '--out', str(tmp_path / 'dist.json')])
+    _check_record(json.loads((tmp_path / 'dist.json').read_text()))
+    assert payload['backend'] == 'gloo' and payload['ok'], payload['output_tail']
+    assert payload['last_losses']['iter'] == 2 and 'loss_rec' in payload['last_losses']
+
+
+def test_bench_train_step_memory_child(capsys):
+    bench_train_step = _load('bench_train_step')
     bench_train_step.main(['--measure-memory', 'chunked', '--size', '16', '--width', '2',
                            '--num-levels', '3', '--batch', '1', '--chunk-size', '8'])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])['peak_mib'] >= 0

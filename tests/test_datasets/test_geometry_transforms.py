@@ -78,3 +78,26 @@ def test_center_crop_keeps_aspect():
     assert out.shape == (10, 10, 3)
     cols = np.nonzero(out[5, :, 0] > 128)[0]
     assert 3 <= cols.min() and cols.max() <= 6
+
+
+@pytest.mark.parametrize('side', [70, 90, 127])
+def test_non_integer_shrink_is_close_to_area_resize(side):
+    """The two-stage shrink (bilinear up to an integer multiple, then area) ~ INTER_AREA."""
+    import cv2
+
+    from colorizer.datasets.transforms.geometry import _resize
+    img = cv2.resize(smooth_image(48, seed=2), (side, side), interpolation=cv2.INTER_CUBIC)
+    ours = _resize(img, (48, 48), nearest=False, fast_shrink=True)
+    area = cv2.resize(img, (48, 48), interpolation=cv2.INTER_AREA)
+    # Resize / CenterCrop (evaluation) keep the exact area resize
+    np.testing.assert_array_equal(Resize(48)(dict(img=img))['img'], area)
+    mse = np.mean((ours.astype(float) - area) ** 2)
+    assert ours.shape == (48, 48, 3) and 10 * np.log10(255 ** 2 / mse) > 38
+
+
+@pytest.mark.parametrize('shape', [(8, 6, 3), (8, 6, 1), (8, 6), (7, 5, 4)])
+@pytest.mark.parametrize('direction', ['horizontal', 'vertical'])
+def test_flip_equals_numpy_flip_for_every_layout(shape, direction):
+    arr = np.arange(np.prod(shape), dtype=np.uint8).reshape(shape)
+    out = RandomFlip(prob=1.0, direction=direction, keys=('img', ))(dict(img=arr))['img']
+    np.testing.assert_array_equal(out, np.flip(arr, axis=1 if direction == 'horizontal' else 0))

@@ -88,3 +88,29 @@ def test_identity_any_shape(h, w, step):
     img = np.random.default_rng(h * w).integers(0, 256, (h, w, 3)).astype(np.uint8)
     src = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [0.3, 0.6]])
     np.testing.assert_array_equal(tps_warp(img, src, src, grid_step=step), img)
+
+
+def test_remap_grid_equals_remap_with_separate_maps():
+    """One contiguous two-channel map samples exactly where separate x / y maps do."""
+    import cv2
+
+    from colorizer.datasets.transforms.tps_warp import random_tps_points, remap_grid
+    img = smooth_image(48)
+    for seed in range(5):
+        src, dst = random_tps_points(np.random.default_rng(seed), 2, 0.25)
+        grid = tps_grid(src, dst, img.shape[:2], 9)
+        dense = cv2.resize(grid, (grid.shape[1] * 9, grid.shape[0] * 9),
+                           interpolation=cv2.INTER_LINEAR)[4:4 + 48, 4:4 + 48]
+        for border in (cv2.BORDER_REFLECT_101, cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE):
+            expected = cv2.remap(img, dense[..., 0].copy(), dense[..., 1].copy(),
+                                 cv2.INTER_LINEAR, borderMode=border)
+            np.testing.assert_array_equal(remap_grid(img, grid, 9, border_mode=border), expected)
+            # one channel and float images take the plain path
+            np.testing.assert_array_equal(remap_grid(img[..., :1], grid, 9, border_mode=border),
+                                          expected[..., :1])
+
+
+def test_tps_fit_with_coincident_points_falls_back_to_least_squares():
+    src = np.array([[0, 0], [1, 0], [0, 1], [1, 1], [0.5, 0.5], [0.5, 0.5]])
+    grid = tps_grid(src, src, (16, 16), 3)
+    assert np.all(np.isfinite(grid))

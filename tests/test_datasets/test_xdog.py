@@ -87,3 +87,25 @@ def test_xdog_any_shape(h, w, gray, sigma, seed):
     img = rng.integers(0, 256, (h, w) if gray else (h, w, 3)).astype(np.uint8)
     sketch = xdog_sketch(img, sigma)
     assert sketch.shape == (h, w) and sketch.dtype == np.uint8
+
+
+def _textbook_sketch(img, sigma, k=4.5, p=19.0, epsilon=0.01, phi=1e9):
+    """XDoG as the formula reads: two blurs, the product, 1 + tanh(min(phi (SI - eps), 0))."""
+    import cv2
+    gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32) * np.float32(1 / 255)
+    small = cv2.GaussianBlur(gray, (0, 0), sigma)
+    large = cv2.GaussianBlur(gray, (0, 0), sigma * k)
+    si = gray * (small * np.float32(1 + p) - large * np.float32(p))
+    arg = np.minimum((si - np.float32(epsilon)) * np.float32(phi), np.float32(0))
+    return ((np.float32(1) + np.tanh(arg)) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+
+
+@pytest.mark.parametrize('phi', [1e9, 200.0, 5e3])
+def test_sketch_equals_the_textbook_formula_exactly(phi):
+    """The fast path (tanh only in the soft band) gives the formula's uint8 values exactly."""
+    rng = np.random.default_rng(1)
+    img = (rng.random((40, 48, 3)) * 255).astype(np.uint8)
+    img = np.ascontiguousarray(np.repeat(np.repeat(img, 2, 0), 2, 1))  # some structure
+    for sigma in (0.3, 0.4, 0.5):
+        np.testing.assert_array_equal(xdog_sketch(img, sigma, phi=phi),
+                                      _textbook_sketch(img, sigma, phi=phi))

@@ -7,18 +7,33 @@ data_root = 'data/afhq'
 img_size = 256
 dataset_type = 'ColorizationDataset'
 
+# The paper's training pipeline, as in the authors' code: the 512 px image is resized to 256 px
+# and nothing else (no crop, no flip): sketch = XDoG(img), target = jitter(img),
+# reference = TPS(target) (paper §3.1, SPEC §5).
 train_pipeline = [
-    dict(type='LoadColorImage'),
+    # JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) still >= 256 px: a 512 px
+    # AFHQ image is decoded at 256 px directly (the resize below is then a no-op).
+    dict(type='LoadColorImage', min_size=img_size),
     dict(type='LoadSketch'),  # no-op unless the dataset has a sketch_root
-    # Random crops of 50-100% of the 512 px image, resized to 256 px.
-    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', size=img_size),
     # target = jitter(img); the sketch below is drawn from the un-jittered image (authors).
     dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
     dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),  # phi=1e9, k=4.5, p=19, eps=0.01
     dict(type='TPSWarp', strength=0.25, num_points=2),  # reference = TPS(target)
     dict(type='PackColorizationInputs'),
 ]
+# Opt-in augmentation, NOT in the paper: random crops of 50-100% of the image resized to
+# 256 px, and horizontal flips, in place of the plain resize. To train with it, a config of
+# your own:
+#     _base_ = ['../sga/sga_afhq_cat.py']    # (path relative to your config)
+#     train_dataloader = dict(dataset=dict(pipeline={{_base_._augmented_train_pipeline}}))
+_augmentation = [
+    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
+    dict(type='RandomFlip', prob=0.5),
+]
+# The crop needs the full resolution of its window: full-size decode.
+_augmented_train_pipeline = [dict(type='LoadColorImage'), *train_pipeline[1:2], *_augmentation,
+                             *train_pipeline[3:]]
 # Evaluation: the whole 512 px image resized to 256 px, no jitter. In the random-reference
 # protocol the dataset supplies the reference (another val image, fixed seeded pairing) and
 # TPSWarp leaves it alone; in the self-reference protocol TPSWarp makes it (seeded per sample).

@@ -6,17 +6,33 @@ data_root = 'data/anime'
 img_size = 256
 dataset_type = 'ColorizationDataset'
 
+# The paper's training pipeline, as in the authors' code: every image is resized to
+# 256 x 256 px and nothing else (no crop, no flip): sketch = XDoG(img), target = jitter(img),
+# reference = TPS(target) (paper §3.1, SPEC §5).
 train_pipeline = [
-    dict(type='LoadColorImage'),
+    # JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) still >= 256 px: a 512 px
+    # AFHQ image is decoded at 256 px directly (the resize below is then a no-op).
+    dict(type='LoadColorImage', min_size=img_size),
     dict(type='LoadSketch'),  # no-op unless the dataset has a sketch_root
-    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
-    dict(type='RandomFlip', prob=0.5),
+    dict(type='Resize', size=img_size),
     # target = jitter(img); the sketch below is drawn from the un-jittered image (authors).
     dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.05),
     dict(type='XDoG', sigmas=(0.3, 0.4, 0.5)),
     dict(type='TPSWarp', strength=0.25, num_points=2),
     dict(type='PackColorizationInputs'),
 ]
+# Opt-in augmentation, NOT in the paper: random crops of 50-100% of the image resized to
+# 256 px, and horizontal flips, in place of the plain resize. To train with it, a config of
+# your own:
+#     _base_ = ['../sga/sga_anime.py']    # (path relative to your config)
+#     train_dataloader = dict(dataset=dict(pipeline={{_base_._augmented_train_pipeline}}))
+_augmentation = [
+    dict(type='RandomResizedCrop', size=img_size, scale=(0.5, 1.0), ratio=(0.9, 1.1)),
+    dict(type='RandomFlip', prob=0.5),
+]
+# The crop needs the full resolution of its window: full-size decode.
+_augmented_train_pipeline = [dict(type='LoadColorImage'), *train_pipeline[1:2], *_augmentation,
+                             *train_pipeline[3:]]
 # Portraits may not be square: resize the short side and crop the centre.
 val_pipeline = [
     dict(type='LoadColorImage'),

@@ -32,15 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
-import numpy as np
-from mmengine.utils import ProgressBar
+# Before torch is imported: libgomp reads its thread settings when it loads (see the module).
+from colorizer.thread_policy import apply_thread_policy
 
-from colorizer.apis import (CheckpointMismatchError, Letterbox, colorize, draw_marker,
-                            init_model, line_art, load_rgb, overlay_heatmap)
-from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError
-from colorizer.engine.checkpoint_safety import UnsafeCheckpointError
-from colorizer.visualization import save_image
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+
+from colorizer.apis import (CheckpointMismatchError, Letterbox, colorize,  # noqa: E402
+                            draw_marker, init_model, line_art, load_rgb, overlay_heatmap)
+from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
+from colorizer.engine.checkpoint_safety import UnsafeCheckpointError  # noqa: E402
+from colorizer.visualization import save_image  # noqa: E402
 
 _GAP = 4  # white pixels between the panels of a grid
 
@@ -249,6 +254,7 @@ def colorize_all(model, pairs: List[Pair], args,
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    print(THREAD_POLICY.describe(), file=sys.stderr)
     try:
         pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
         model = init_model(args.config, args.checkpoint, device=args.device)

@@ -13,13 +13,19 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+# Before torch is imported (here through mmengine): libgomp reads its thread settings when it
+# loads, and spinning OpenMP threads make training many times slower on a busy machine.
+from colorizer.thread_policy import apply_thread_policy
 
-from colorizer.engine import init_distributed
-from colorizer.engine.amp import enable_amp
-from colorizer.engine.config_validation import ConfigError, check_config
-from colorizer.engine.run_config import load_run_config
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from colorizer.engine import init_distributed  # noqa: E402
+from colorizer.engine.amp import enable_amp  # noqa: E402
+from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
+from colorizer.engine.run_config import load_run_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -67,6 +73,7 @@ def main(argv=None):
     init_distributed(args.launcher)
     try:
         runner = Runner.from_cfg(cfg)
+        runner.logger.info(THREAD_POLICY.describe())
         runner.train()
     except FileNotFoundError as error:
         # Missing data folders and weight files: the message names the path; no traceback.

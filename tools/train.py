@@ -25,6 +25,8 @@ from mmengine.runner import Runner  # noqa: E402
 from colorizer.engine import init_distributed  # noqa: E402
 from colorizer.engine.amp import enable_amp  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
+from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
+                                                 split_propagated_options)
 from colorizer.engine.run_config import load_run_config  # noqa: E402
 
 
@@ -38,6 +40,9 @@ def parse_args(argv=None):
                         'the work dir when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on CUDA, bf16 on CPU')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help="the folder of images, for every dataset that reads the config's "
+                        'data_root (same as --cfg-options data_root=DIR)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
@@ -51,7 +56,10 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load the config, apply command-line options and check it before anything is built."""
-    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    # data_root / img_size reach the values the config computed from them, not just the variable
+    propagated, cfg_options = split_propagated_options(args.cfg_options, args.data_root)
+    cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
+    apply_propagated_options(cfg, propagated)
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':

@@ -121,6 +121,8 @@ class FID(ColorizationMetric):
     """
 
     metric_name = 'FID'
+    FIELD_ARGUMENTS = ('real_key', 'fake_key')
+    RESULT_NAMES = ('fid', )
 
     def __init__(self,
                  inception_weights: Optional[str] = 'auto',

@@ -32,6 +32,8 @@ class PSNR(ColorizationMetric):
     """
 
     metric_name = 'PSNR'
+    FIELD_ARGUMENTS = ('key', 'pred_key')
+    RESULT_NAMES = ('psnr', )
 
     def __init__(self,
                  key: str = 'target',

@@ -106,6 +106,8 @@ class RegionColorError(ColorizationMetric):
     """
 
     metric_name = 'RegionColorError'
+    FIELD_ARGUMENTS = ('reference_key', 'pred_key', 'label_key')
+    RESULT_NAMES = ('delta_e', 'delta_e/*', 'region_accuracy')
 
     def __init__(self,
                  reference_key: str = 'oracle',

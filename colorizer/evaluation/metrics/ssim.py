@@ -60,6 +60,7 @@ class SSIM(ColorizationMetric):
     """
 
     metric_name = 'SSIM'
+    FIELD_ARGUMENTS = ('key', 'pred_key')
     _FUNCTIONS = {'windowed': windowed_ssim, 'global': global_ssim}
 
     def __init__(self,
@@ -76,6 +77,11 @@ class SSIM(ColorizationMetric):
         self.key = key
         self.pred_key = pred_key
         self.result_name = 'ssim' if mode == 'windowed' else 'ssim_global'
+
+    @classmethod
+    def result_names(cls, cfg: dict) -> tuple:
+        """``ssim`` (windowed) or ``ssim_global``."""
+        return ('ssim' if cfg.get('mode', 'windowed') == 'windowed' else 'ssim_global', )
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Store one SSIM value per sample."""

@@ -70,10 +70,10 @@ class SketchCheck:
         """Too much colour, or too little paper, for line art."""
         return self.saturated > MAX_SATURATED_SHARE or self.bright < MIN_BRIGHT_SHARE
 
-    def message(self, what: str) -> str:
-        """The warning text for an input described as ``what``."""
+    def message(self, what: str, remedy: str = 'sketch_is_color=True') -> str:
+        """The warning text for an input described as ``what``; ``remedy`` is the option that
+        extracts the lines (the API's argument, or a command-line flag)."""
         return (f'{what} looks like a colour picture, not line art ({self.saturated:.0%} of it '
                 f'coloured, {self.bright:.0%} paper-white; line art is mostly white paper with '
                 'dark lines): the model reads it as gray lines and the result will be poor. '
-                'Pass sketch_is_color=True (tools/colorize.py: --extract-sketch) to draw its '
-                'lines with XDoG first.')
+                f'Pass {remedy} to draw its lines with XDoG first.')

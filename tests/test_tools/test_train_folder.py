@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tool_runner import run_tool
+from tool_runner import run_tool, train
 
 #: The documented command's settings shrunk to seconds (32 px, width 2, 4 iterations).
 TINY_FOLDER = [
@@ -19,6 +19,13 @@ TINY_FOLDER = [
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 TINY_LOADERS = [f'{loader}.{key}' for loader in _LOADERS for key in (
     'batch_size=4', 'num_workers=0', 'persistent_workers=False')]
+
+
+def _grid_columns(path, side, padding=2):
+    """Columns of a SampleGridHook grid of ``side`` px images (make_grid's layout)."""
+    width = cv2.imread(str(path)).shape[1]
+    assert (width - padding) % (side + padding) == 0
+    return (width - padding) // (side + padding)
 
 
 def make_image_folder(root, count=20, seed=0):
@@ -48,6 +55,7 @@ def test_folder_config_trains_and_tests_on_a_generated_folder(tmp_path):
     assert (work / 'iter_4.pth').is_file()
     # validation ran on the folder and save_best found its metric
     assert list(work.glob('best_random_ref_ssim_iter_*.pth'))
+    assert _grid_columns(work / 'samples' / 'iter_4.png', 32) == 4  # no oracle in a folder
     config = (work / 'sga_folder.py').read_text()
     assert str(data) in config and 'data/my_images' not in config.split('data_root = ')[-1][:40]
 
@@ -70,3 +78,10 @@ def test_demo_with_a_data_root_stops_at_start_up(tmp_path):
     assert result.returncode != 0
     assert 'SyntheticToonDataset does not accept' in result.stderr
     assert not (tmp_path / 'w').exists() or not list((tmp_path / 'w').glob('*.pth'))
+
+
+@pytest.mark.slow
+def test_demo_sample_grids_have_an_oracle_column(tmp_path):
+    # README "Outputs": sketch | reference | output | target | oracle for the synthetic set
+    train(tmp_path, 'train_cfg.max_iters=2', 'train_cfg.val_interval=100')
+    assert _grid_columns(tmp_path / 'samples' / 'iter_2.png', 32) == 5

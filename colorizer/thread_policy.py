@@ -32,7 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Mapping, MutableMapping, Optional
 
-__all__ = ['ThreadPolicy', 'ThreadPolicyError', 'choose_threads', 'apply_thread_policy', 'busy_cores', 'ENV_VAR']
+__all__ = ['ThreadPolicy', 'ThreadPolicyError', 'choose_threads', 'apply_thread_policy',
+           'busy_cores', 'ENV_VAR']
 
 #: Environment variable of the user's choice: ``auto`` | ``N`` | ``torch``.
 ENV_VAR = 'COLORIZER_THREADS'

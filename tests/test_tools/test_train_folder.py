@@ -60,7 +60,8 @@ def test_folder_config_trains_and_tests_on_a_generated_folder(tmp_path):
     assert str(data) in config and 'data/my_images' not in config.split('data_root = ')[-1][:40]
 
     out = tmp_path / 'results.json'
-    run_tool([sys.executable, 'tools/test.py', 'configs/sga/sga_folder.py', str(work / 'iter_4.pth'),
+    run_tool([sys.executable, 'tools/test.py', 'configs/sga/sga_folder.py',
+              str(work / 'iter_4.pth'),
               '--data-root', str(data), '--work-dir', str(work), '--out', str(out),
               '--cfg-options', 'img_size=32', 'model.generator.base_channels=2',
               'model.discriminator.base_channels=4', *TINY_LOADERS])

@@ -55,7 +55,8 @@ def build_config(args) -> Config:
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     # data_root / img_size reach the values the config computed from them, not just the variable
-    propagated, cfg_options = split_propagated_options(args.cfg_options, args.data_root)
+    propagated, cfg_options = split_propagated_options(args.cfg_options,
+                                                         getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
     apply_propagated_options(cfg, propagated)
     # Loaded strictly in main(): a checkpoint of another architecture must not be tested with

@@ -57,7 +57,8 @@ def parse_args(argv=None):
 def build_config(args) -> Config:
     """Load the config, apply command-line options and check it before anything is built."""
     # data_root / img_size reach the values the config computed from them, not just the variable
-    propagated, cfg_options = split_propagated_options(args.cfg_options, args.data_root)
+    propagated, cfg_options = split_propagated_options(args.cfg_options,
+                                                         getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
     apply_propagated_options(cfg, propagated)
     if args.amp:

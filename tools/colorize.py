@@ -32,15 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import cv2
-import numpy as np
-from mmengine.utils import ProgressBar
+# Before torch is imported: libgomp reads its thread settings when it loads (see the module).
+from colorizer.thread_policy import apply_thread_policy
 
-from colorizer.apis import (Letterbox, colorize, draw_marker,
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from mmengine.utils import ProgressBar  # noqa: E402
+
+from colorizer.apis import (Letterbox, SketchCheck, colorize, draw_marker,  # noqa: E402
                             init_model, line_art, load_rgb, overlay_heatmap)
-from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError
-from colorizer.engine.checkpoint_errors import CheckpointError
-from colorizer.visualization import save_image
+from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
+from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
+from colorizer.visualization import save_image  # noqa: E402
 
 _GAP = 4  # white pixels between the panels of a grid
 
@@ -64,6 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--pairs', help='CSV of sketch,reference rows')
     parser.add_argument('--extract-sketch', action='store_true',
                         help='the sketches are colour images: draw their lines with XDoG')
+    parser.add_argument('--no-sketch-check', action='store_true',
+                        help='do not warn about sketches that look like colour pictures (by '
+                        'default each such sketch is named on stderr; see --extract-sketch)')
     parser.add_argument('--grid', action='store_true',
                         help='also write sketch | reference | output grids to OUT/grids')
     parser.add_argument('--multiply-lines', action='store_true',
@@ -176,14 +184,28 @@ class ImageCache:
         return image
 
 
+def warn_color_sketch(path: str, sketch: np.ndarray, args, checked: set) -> None:
+    """Name a sketch that looks like a colour picture on stderr, once per file (the API's
+    ColorSketchWarning would name an array, not the file)."""
+    if args.extract_sketch or args.no_sketch_check or path in checked:
+        return
+    checked.add(path)
+    check = SketchCheck.measure(sketch)
+    if check.looks_like_color_picture:
+        print(f'warning: {check.message(f"sketch {path!r}", "--extract-sketch")} '
+              '(--no-sketch-check silences this)', file=sys.stderr)
+
+
 def run_batch(model, batch: List[Pair], args, cache: ImageCache,
-              failures: List[Tuple[str, str]]) -> int:
+              failures: List[Tuple[str, str]], checked: Optional[set] = None) -> int:
     """Colourise one batch and write its outputs; returns how many pairs were written."""
     loaded = []
     for pair in batch:
         try:
             loaded.append((pair, cache.get(pair.sketch, 'sketch'),
                            cache.get(pair.reference, 'reference')))
+            warn_color_sketch(pair.sketch, loaded[-1][1], args,
+                              set() if checked is None else checked)
         except (ImageReadError, ValueError) as err:
             failures.append((pair.sketch, str(err)))
     if not loaded:
@@ -211,7 +233,7 @@ def _colorize_loaded(model, loaded, args) -> List[tuple]:
     """``(output, attention map or None)`` for each loaded ``(pair, sketch, reference)``."""
     result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
                       sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
-                      return_attention=args.attention_at is not None)
+                      return_attention=args.attention_at is not None, check_sketch=False)
     outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
     return list(zip(outputs, maps))
 
@@ -251,10 +273,10 @@ def colorize_all(model, pairs: List[Pair], args,
                  failures: List[Tuple[str, str]]) -> int:
     """Every pair, in batches, with a progress bar; returns how many were written."""
     progress = ProgressBar(len(pairs))
-    written = 0
+    written, checked = 0, set()
     for start in range(0, len(pairs), max(1, args.batch_size)):
         batch = pairs[start:start + max(1, args.batch_size)]
-        written += run_batch(model, batch, args, ImageCache(), failures)
+        written += run_batch(model, batch, args, ImageCache(), failures, checked)
         for _ in batch:
             progress.update()
     sys.stdout.write('\n')
@@ -263,6 +285,7 @@ def colorize_all(model, pairs: List[Pair], args,
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    print(THREAD_POLICY.describe(), file=sys.stderr)
     try:
         pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
         model = init_model(args.config, args.checkpoint, device=args.device)

@@ -13,9 +13,13 @@ NODE_RANK=${NODE_RANK:-0}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 PORT=${MASTER_PORT:-${PORT:-29500}}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=tools/python_env.sh
+source "$ROOT/tools/python_env.sh"
+find_python
+share_threads "$GPUS"
 
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-exec "${PYTHON:-python}" -m torch.distributed.run \
+exec "$PY" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

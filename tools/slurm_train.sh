@@ -14,6 +14,11 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=tools/python_env.sh
+source "$ROOT/tools/python_env.sh"
+# One task per GPU with --cpus-per-task cores each: every task's CPU affinity limits the
+# threads it chooses (colorizer/thread_policy.py), so no per-node division here.
+find_python
 
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p "$PARTITION" \
@@ -24,4 +29,4 @@ srun -p "$PARTITION" \
     --cpus-per-task="$CPUS_PER_TASK" \
     --kill-on-bad-exit=1 \
     $SRUN_ARGS \
-    "${PYTHON:-python}" -u "$ROOT/tools/train.py" "$CONFIG" --launcher slurm "${@:4}"
+    "$PY" -u "$ROOT/tools/train.py" "$CONFIG" --launcher slurm "${@:4}"

@@ -12,14 +12,23 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.dist import is_main_process
+# Before torch is imported (here through mmengine): libgomp reads its thread settings when it
+# loads, and spinning OpenMP threads make training many times slower on a busy machine.
+from colorizer.thread_policy import apply_thread_policy
 
-from colorizer.engine import ColorizerRunner, init_distributed
-from colorizer.engine.checkpoint_errors import CheckpointError, one_line
-from colorizer.engine.checkpoint_sources import is_remote
-from colorizer.engine.config_validation import ConfigError, check_config
-from colorizer.engine.run_config import load_run_config
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import is_main_process  # noqa: E402
+
+from colorizer.engine import ColorizerRunner, init_distributed  # noqa: E402
+from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
+from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
+from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
+from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
+                                                 dataset_description,
+                                                 split_propagated_options)
+from colorizer.engine.run_config import load_run_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -30,6 +39,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
     parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help="the folder of images, for every dataset that reads the config's "
+                        'data_root (same as --cfg-options data_root=DIR)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
@@ -44,7 +56,11 @@ def build_config(args) -> Config:
     """Load and check the config; point it at the checkpoint."""
     if not is_remote(args.checkpoint) and not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    # data_root / img_size reach the values the config computed from them, not just the variable
+    propagated, cfg_options = split_propagated_options(args.cfg_options,
+                                                         getattr(args, 'data_root', None))
+    cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
+    apply_propagated_options(cfg, propagated)
     # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
     # half of its weights random (MMEngine's load_from only warns about mismatched keys).
     cfg.load_from, cfg.resume = None, False
@@ -64,6 +80,7 @@ def main(argv=None):
     init_distributed(args.launcher)
     try:
         runner = ColorizerRunner.from_cfg(cfg)
+        runner.logger.info(THREAD_POLICY.describe())
         # Every weight or none (ColorizerRunner.load_checkpoint names the keys that differ).
         runner.load_checkpoint(args.checkpoint, map_location='cpu')
         metrics = runner.test()
@@ -73,8 +90,10 @@ def main(argv=None):
     if is_main_process():
         out = args.out or osp.join(cfg.work_dir, 'results.json')
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        # the dataset actually tested (its folder when --data-root changed it), not the
+        # config's inherited dataset_name
         record = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
-                      method=cfg.get('method'), dataset=cfg.get('dataset_name'),
+                      method=cfg.get('method'), **dataset_description(cfg),
                       **{k: float(v) for k, v in metrics.items()})
         with open(out, 'w') as f:
             json.dump(record, f, indent=2)

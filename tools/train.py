@@ -13,15 +13,23 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+# Before torch is imported (here through mmengine): libgomp reads its thread settings when it
+# loads, and spinning OpenMP threads make training many times slower on a busy machine.
+from colorizer.thread_policy import apply_thread_policy
 
-from colorizer.engine import ColorizerRunner, init_distributed
-from colorizer.engine.amp import enable_amp
-from colorizer.engine.checkpoint_errors import CheckpointError, one_line
-from colorizer.engine.checkpoint_sources import is_remote
-from colorizer.engine.config_validation import ConfigError, check_config
-from colorizer.engine.run_config import load_run_config
-from colorizer.models.reference_colorizer import NonFiniteLossError
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+
+from mmengine.config import Config, DictAction  # noqa: E402
+
+from colorizer.engine import ColorizerRunner, init_distributed  # noqa: E402
+from colorizer.engine.amp import enable_amp  # noqa: E402
+from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
+from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
+from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
+from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
+                                                 split_propagated_options)
+from colorizer.engine.run_config import load_run_config  # noqa: E402
+from colorizer.models.reference_colorizer import NonFiniteLossError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -37,6 +45,9 @@ def parse_args(argv=None):
                         'new run from weights only, use --cfg-options load_from=PATH')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on CUDA, bf16 on CPU')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help="the folder of images, for every dataset that reads the config's "
+                        'data_root (same as --cfg-options data_root=DIR)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_iters=100')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
@@ -50,7 +61,11 @@ def parse_args(argv=None):
 
 def build_config(args) -> Config:
     """Load the config, apply command-line options and check it before anything is built."""
-    cfg = load_run_config(args.config, args.cfg_options, args.work_dir, args.launcher)
+    # data_root / img_size reach the values the config computed from them, not just the variable
+    propagated, cfg_options = split_propagated_options(args.cfg_options,
+                                                         getattr(args, 'data_root', None))
+    cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
+    apply_propagated_options(cfg, propagated)
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':
@@ -72,6 +87,7 @@ def main(argv=None):
     init_distributed(args.launcher)
     try:
         runner = ColorizerRunner.from_cfg(cfg)
+        runner.logger.info(THREAD_POLICY.describe())
         runner.train()
     except (FileNotFoundError, CheckpointError, NonFiniteLossError) as error:
         # Missing data folders and weight files, checkpoints that are unsafe, incomplete or

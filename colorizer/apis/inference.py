@@ -11,12 +11,23 @@ Example::
                                 return_attention=True)
     heat = attention.heatmap(x=120, y=80)                              # over the reference
 
-Sizes: every image is letterboxed into the model's training size (resized keeping its aspect
-ratio, then padded: sketches with white paper, references by repeating their edge pixels), and
-the output is cut out of the padding and resized back to the sketch's original size.
+Sizes: by default (``resolution='native'``) the model runs near the sketch's own size: the
+generator is convolutional around its attention, so any multiple of its stride works, and a
+1200x200 sketch keeps its detail instead of being squeezed into the 64 px training size. The
+size is the sketch's, rescaled only to stay between the training size's pixel count and
+``max_pixels``, rounded up to the stride. ``resolution='training'`` is the former behaviour
+(every image letterboxed into the training size). Either way each image is letterboxed into the
+input size (resized keeping its aspect ratio, then padded: sketches with white paper, references
+by repeating their edge pixels), and the output is cut out of the padding and resized back to
+the sketch's original size.
+
+A sketch that looks like a colour picture (:class:`~colorizer.apis.sketch_check.SketchCheck`)
+without ``sketch_is_color=True`` raises a :class:`~colorizer.apis.sketch_check.ColorSketchWarning`
+(a warning, not an automatic extraction: line art on tinted paper would otherwise be redrawn).
 """
 import copy
 import os.path as osp
+import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -31,12 +42,21 @@ from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
 from colorizer.registry import MODELS
 from .attention_map import AttentionMap
-from .image_inputs import ImageInput, line_art, load_rgb
-from .letterbox import Letterbox
+from .image_inputs import ImageInput, describe, line_art, load_rgb
+from .letterbox import Letterbox, native_input_size
+from .sketch_check import ColorSketchWarning, SketchCheck
 
-__all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES']
+__all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
+           'MAX_INPUT_PIXELS', 'RESOLUTIONS', 'input_size']
 
 _SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
+
+#: Pixel budget of native-resolution inference (H * W of the model input): 1 MPx keeps a
+#: paper-scale model (256 px training, 64x64 = 4096 attention tokens at 1 MPx) within a few
+#: GiB of memory with the chunked SGA.
+MAX_INPUT_PIXELS = 1024 * 1024
+#: ``colorize(resolution=...)`` names: near the sketch's own size, or the training size.
+RESOLUTIONS = ('native', 'training')
 
 
 def init_model(config: Union[str, Config],
@@ -121,6 +141,36 @@ def training_size(cfg: Config) -> Tuple[int, int]:
                      'pass img_size= to init_model')
 
 
+def input_size(model: torch.nn.Module, src_size: Tuple[int, int],
+               resolution: Union[str, Tuple[int, int]] = 'native',
+               max_pixels: int = MAX_INPUT_PIXELS) -> Tuple[int, int]:
+    """The (H, W) model input for a sketch of ``src_size`` = (h, w).
+
+    Args:
+        model: From :func:`init_model` (``img_size``, the generator's ``size_divisor``).
+        src_size: The sketch's (h, w).
+        resolution: ``'native'`` (near ``src_size``, see :func:`native_input_size`, never
+            fewer pixels than the training size nor more than ``max_pixels``), ``'training'``
+            (``model.img_size``, the former behaviour) or an explicit ``(H, W)`` (rounded up
+            to the stride).
+        max_pixels: Pixel budget of ``'native'``.
+
+    Raises:
+        ValueError: An unknown ``resolution``.
+    """
+    divisor = getattr(model.generator, 'size_divisor', 1)
+    training = _model_size(model)
+    if isinstance(resolution, str):
+        if resolution not in RESOLUTIONS:
+            raise ValueError(f'resolution must be one of {RESOLUTIONS} or (h, w), '
+                             f'got {resolution!r}')
+        if resolution == 'training':
+            return training
+        return native_input_size(src_size, divisor, training[0] * training[1],
+                                 max(max_pixels, divisor * divisor))
+    return _round_up(_pair(resolution), divisor)
+
+
 def colorize(model: torch.nn.Module,
              sketch: Union[ImageInput, Sequence[ImageInput]],
              reference: Union[ImageInput, Sequence[ImageInput]],
@@ -128,12 +178,16 @@ def colorize(model: torch.nn.Module,
              sketch_is_color: bool = False,
              multiply_lines: bool = False,
              return_attention: bool = False,
-             batch_size: int = 8):
+             batch_size: int = 8,
+             resolution: Union[str, Tuple[int, int]] = 'native',
+             max_pixels: int = MAX_INPUT_PIXELS,
+             check_sketch: bool = True):
     """Colourise sketches after references.
 
-    Each image is letterboxed into ``model.img_size`` (resized keeping its aspect ratio, then
-    padded: sketches with white paper, references with their edge pixels); the output is cut
-    out of the padding and resized back to the sketch's original size.
+    Each pair runs at :func:`input_size` (by default near the sketch's own size); both images
+    are letterboxed into it (resized keeping their aspect ratio, then padded: sketches with
+    white paper, references with their edge pixels); the output is cut out of the padding and
+    resized back to the sketch's original size.
 
     Args:
         model: From :func:`init_model`.
@@ -148,7 +202,12 @@ def colorize(model: torch.nn.Module,
             the line layer over the colours in "multiply" mode): lines stay crisp at any size.
         return_attention: Also return the cross-attention of each pair (an
             :class:`~colorizer.apis.attention_map.AttentionMap`).
-        batch_size: Pairs per forward pass.
+        batch_size: Pairs per forward pass (consecutive pairs of the same input size).
+        resolution: ``'native'`` (default), ``'training'`` (the former behaviour: the
+            training size for every image) or ``(H, W)``; see :func:`input_size`.
+        max_pixels: Pixel budget of ``'native'``: larger sketches are run scaled down.
+        check_sketch: Warn (:class:`~colorizer.apis.sketch_check.ColorSketchWarning`) when a
+            sketch looks like a colour picture and ``sketch_is_color`` is False.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB of the sketch's original size, or a list of them when a list
@@ -161,17 +220,21 @@ def colorize(model: torch.nn.Module,
         TypeError: An input that is no path, array or PIL image.
     """
     sketches, references, single = _pairwise(sketch, reference)
-    size, step = _model_size(model), max(1, batch_size)
+    _model_size(model)
+    step = max(1, batch_size)
     images, maps = [], []
     for start in range(0, len(sketches), step):
         indices = range(start, min(len(sketches), start + step))
-        pairs = [_prepare(sketches[i], references[i], size, sketch_is_color, multiply_lines,
-                          None if single else i) for i in indices]
-        outputs, attention = _forward(model, pairs, return_attention)
-        images.extend(_finish(pair, out) for pair, out in zip(pairs, outputs))
-        if return_attention:
-            maps.extend(AttentionMap.from_weights(weights, pair.sketch_box, pair.reference_box)
-                        for pair, weights in zip(pairs, attention))
+        pairs = [_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
+                          None if single else i, resolution, max_pixels, check_sketch)
+                 for i in indices]
+        for group in _same_size_runs(pairs):  # a batch needs one input size
+            outputs, attention = _forward(model, group, return_attention)
+            images.extend(_finish(pair, out) for pair, out in zip(group, outputs))
+            if return_attention:
+                maps.extend(AttentionMap.from_weights(weights, pair.sketch_box,
+                                                      pair.reference_box)
+                            for pair, weights in zip(group, attention))
     result = images[0] if single else images
     if return_attention:
         return result, (maps[0] if single else maps)
@@ -189,10 +252,17 @@ class _Pair:
     lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art for multiply_lines
 
 
-def _prepare(sketch: ImageInput, reference: ImageInput, size: Tuple[int, int],
-             sketch_is_color: bool, multiply_lines: bool, index: Optional[int]) -> _Pair:
+def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
+             sketch_is_color: bool, multiply_lines: bool, index: Optional[int],
+             resolution, max_pixels: int, check_sketch: bool) -> _Pair:
     suffix = '' if index is None else f' {index}'
     rgb = load_rgb(sketch, 'sketch' + suffix)
+    if check_sketch and not sketch_is_color:
+        check = SketchCheck.measure(rgb)
+        if check.looks_like_color_picture:
+            warnings.warn(check.message(describe(sketch, 'sketch' + suffix)),
+                          ColorSketchWarning, stacklevel=3)
+    size = input_size(model, rgb.shape[:2], resolution, max_pixels)
     box = Letterbox.fit(rgb.shape[:2], size)
     if sketch_is_color:
         # XDoG at the input size: training drew its lines at that size, so they are as thick.
@@ -205,6 +275,17 @@ def _prepare(sketch: ImageInput, reference: ImageInput, size: Tuple[int, int],
     ref_box = Letterbox.fit(ref.shape[:2], size)
     return _Pair(sketch_input, ref_box.apply(ref, None), box, ref_box,
                  lines if multiply_lines else None)
+
+
+def _same_size_runs(pairs: List[_Pair]) -> List[List[_Pair]]:
+    """Consecutive pairs with the same input size, in order."""
+    runs: List[List[_Pair]] = []
+    for pair in pairs:
+        if runs and runs[-1][0].sketch_box.dst_size == pair.sketch_box.dst_size:
+            runs[-1].append(pair)
+        else:
+            runs.append([pair])
+    return runs
 
 
 def _forward(model: torch.nn.Module, pairs: List[_Pair],

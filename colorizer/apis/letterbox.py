@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 import cv2
 import numpy as np
 
-__all__ = ['Letterbox']
+__all__ = ['Letterbox', 'native_input_size']
 
 Size = Tuple[int, int]
 
@@ -101,3 +101,31 @@ class Letterbox:
         """
         (h, w), (ih, iw) = self.src_size, self.inner_size
         return ((x + 0.5) * iw / w - 0.5 + self.left, (y + 0.5) * ih / h - 0.5 + self.top)
+
+
+def native_input_size(src_size: Size, divisor: int, min_pixels: int, max_pixels: int) -> Size:
+    """The model input size that keeps an image's detail: its own size, rescaled (keeping the
+    aspect ratio) only to stay within ``[min_pixels, max_pixels]``, each side then rounded up
+    to a multiple of ``divisor``.
+
+    The generator is convolutional around its attention, so it runs at any multiple of its
+    stride; a 1200x200 sketch squeezed into a 64x64 training size keeps 64x11 pixels of it.
+
+    Args:
+        src_size: (h, w) of the image.
+        divisor: The generator's stride (``size_divisor``).
+        min_pixels: Fewest input pixels (the training size's: smaller images are enlarged to
+            the scale the model was trained at).
+        max_pixels: Most input pixels (the budget of time and memory; larger images shrink).
+
+    Returns:
+        (H, W), multiples of ``divisor``, at least ``divisor`` each.
+    """
+    h, w = src_size
+    scale = 1.0
+    if h * w > max_pixels:
+        scale = (max_pixels / (h * w)) ** 0.5
+    elif h * w < min_pixels:
+        scale = (min_pixels / (h * w)) ** 0.5
+    return tuple(max(divisor, -(-max(1, round(side * scale)) // divisor) * divisor)
+                 for side in (h, w))

@@ -1,5 +1,5 @@
 """What the colourisation datasets share: modes, seeded pairings and deterministic evaluation."""
-from typing import Callable, Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Set, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -38,6 +38,18 @@ class BaseColorizationDataset(BaseDataset):
             the dataset also works outside a runner with ``default_scope``).
         **kwargs: Further :class:`mmengine.dataset.BaseDataset` arguments.
     """
+
+    #: ``BaseDataset`` arguments this dataset accepts but never reads: the start-up check
+    #: (``colorizer.engine.config_validation``) rejects them instead of ignoring them silently.
+    IGNORED_ARGUMENTS: Tuple[str, ...] = ('ann_file', 'data_prefix', 'filter_cfg')
+
+    @classmethod
+    def provided_fields(cls, mode: str) -> Set[str]:
+        """Data-sample fields (``PackColorizationInputs``) every sample carries in ``mode``.
+
+        The start-up check compares them with the fields the evaluators read.
+        """
+        return {'target'}
 
     def __init__(self,
                  mode: str = 'train',

@@ -56,6 +56,9 @@ class SkimagePhotoDataset(BaseColorizationDataset):
         ValueError: An unknown photo name, or fewer than two photos available.
     """
 
+    # scikit-image's bundled photos: a data_root here would be silently ignored.
+    IGNORED_ARGUMENTS = ('data_root', 'ann_file', 'data_prefix', 'filter_cfg')
+
     def __init__(self,
                  length: int = 64,
                  photos: Optional[Sequence[str]] = None,

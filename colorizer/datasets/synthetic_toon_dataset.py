@@ -45,6 +45,13 @@ class SyntheticToonDataset(BaseColorizationDataset):
 
     METAINFO = dict(regions=REGIONS)
     REGIONS = REGIONS
+    # Drawn in memory: a data_root here would be silently ignored (and train on cartoons).
+    IGNORED_ARGUMENTS = ('data_root', 'ann_file', 'data_prefix', 'filter_cfg')
+
+    @classmethod
+    def provided_fields(cls, mode: str) -> set:
+        """``target`` and ``labels``; ``oracle`` too in random-reference mode."""
+        return {'target', 'labels'} | ({'oracle'} if mode == 'random_reference' else set())
 
     def __init__(self,
                  img_size: int = 64,

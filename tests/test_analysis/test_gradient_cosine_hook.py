@@ -20,6 +20,7 @@ from colorizer.engine.hooks.gradient_cosine_stats import (CosineAccumulator, bin
 from colorizer.models.attention import SCFT, SGA, to_map, to_tokens
 from colorizer.registry import ATTENTIONS, HOOKS, MODELS
 from colorizer.structures import ColorizationDataSample
+from float_tolerance import assert_close_float32
 
 
 def _inputs(c=6, hw=(3, 3), hw_ref=(2, 3), b=2, scale=1.0, seed=0):
@@ -84,7 +85,10 @@ def test_sga_without_stop_gradient_branch_gradients_equal_independent_autograd(i
     fused = to_map(z, *x.shape[-2:])
     ref = torch.autograd.grad((fused * w).sum(), [xs, xp, xa, yp, ya])
     for name, expected in zip(names, ref):
-        torch.testing.assert_close(grads[name], expected, msg=name, rtol=1e-5, atol=1e-6)
+        # C, N, N' and the BatchNorm statistics over B*N tokens
+        n, n_ref = x.shape[-2] * x.shape[-1], y.shape[-2] * y.shape[-1]
+        assert_close_float32(grads[name], expected, x.shape[1] + n + n_ref + x.shape[0] * n,
+                             msg=name)
     torch.testing.assert_close(grads['x_skip'] + grads['x_proj'] + grads['x_att'], gx)
     torch.testing.assert_close(grads['y_proj'] + grads['y_att'], gy)
     assert grads['x_att'].abs().sum() > 0 and grads['y_att'].abs().sum() > 0

@@ -83,3 +83,21 @@ def test_side_by_side_keeps_aspect_ratios(tool):
     row = tool.side_by_side([np.zeros((30, 60, 3), np.uint8), np.zeros((10, 10, 3), np.uint8)],
                             30)
     assert row.shape == (30 + 8, 60 + 4 + 30 + 8, 3)
+
+
+@pytest.mark.slow
+def test_colour_picture_as_sketch_is_named_on_stderr(trained, tmp_path):
+    config, checkpoint = trained
+    sketches = tmp_path / 'sketches'
+    sketches.mkdir()
+    write_png(sketches / 'drawing.png', line_drawing(48, 40))
+    write_png(sketches / 'photo.png', color_picture(48, 40, seed=5))
+    reference = write_png(tmp_path / 'ref.png', color_picture(64, 80))
+    command = [sys.executable, 'tools/colorize.py', '--config', config, '--checkpoint',
+               checkpoint, '--sketch', str(sketches), '--reference', reference]
+    result = run_tool(command + ['--out', str(tmp_path / 'out')])
+    assert 'photo.png' in result.stderr and 'looks like a colour picture' in result.stderr
+    assert '--extract-sketch' in result.stderr and 'drawing.png' not in result.stderr
+    for flag in ('--extract-sketch', '--no-sketch-check'):
+        quiet = run_tool(command + ['--out', str(tmp_path / flag), flag])
+        assert 'looks like a colour picture' not in quiet.stderr

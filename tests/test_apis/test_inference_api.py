@@ -80,7 +80,8 @@ def test_colour_sketch_is_drawn_with_xdog_at_the_model_size(model, reference):
 
 
 def test_attention_heat_map_covers_the_reference(model, sketch, reference):
-    image, attention = colorize(model, sketch, reference, return_attention=True)
+    image, attention = colorize(model, sketch, reference, return_attention=True,
+                                resolution='training')
     assert isinstance(attention, AttentionMap) and image.shape == (300, 451, 3)
     assert attention.sketch_grid == attention.reference_grid == (4, 4)  # 32 px / stride 8
     heat = attention.heatmap(x=450, y=0)

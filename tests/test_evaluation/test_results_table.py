@@ -87,3 +87,25 @@ def test_missing_results_are_reported(tmp_path):
     tool = load_tool()
     with pytest.raises(FileNotFoundError, match='results.json'):
         tool.main([str(tmp_path)])
+
+
+def test_non_run_entries_are_skipped_with_a_note(tmp_path, capsys):
+    # `results_table.py work_dirs/* --paper` (README) matched the tracked work_dirs/README.md
+    # and crashed with a JSONDecodeError
+    tool = load_tool()
+    make_work_dirs(tmp_path)
+    (tmp_path / 'README.md').write_text('Training outputs land here.\n')
+    (tmp_path / 'in_progress').mkdir()  # a run without metrics yet
+    text = tool.main(sorted(str(p) for p in tmp_path.iterdir()) + ['--paper'])
+    assert '35.50 (34.35)' in text  # the runs are still tabled
+    assert 'README.md: not a run' in text and 'in_progress' in text
+    err = capsys.readouterr().err
+    assert 'note: skipping' in err and 'README.md' in err
+
+
+def test_tracked_work_dirs_readme_alone_is_an_error_not_a_crash(tmp_path):
+    tool = load_tool()
+    readme = tmp_path / 'README.md'
+    readme.write_text('# not json\n')
+    with pytest.raises(FileNotFoundError, match='no run with metrics.*README.md: not a run'):
+        tool.main([str(readme)])

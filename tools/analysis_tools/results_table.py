@@ -90,21 +90,36 @@ def newest_mmengine_record(work_dir: str) -> Tuple[Optional[dict], Optional[str]
     return None, None
 
 
+class NotARun(ValueError):
+    """A WORK_DIR argument that holds no run's metrics (e.g. ``work_dirs/README.md`` matched by
+    ``work_dirs/*``): skipped with a note, never a crash."""
+
+
 def load_record(path: str) -> Tuple[dict, str, str]:
     """The metrics record of one WORK_DIR argument, the file it came from, and the name to
-    guess method and dataset from when the record does not say (the work dir's or file's)."""
+    guess method and dataset from when the record does not say (the work dir's or file's).
+
+    Raises:
+        NotARun: A file that is no metrics JSON, or a folder without results or metric logs.
+        FileNotFoundError: The path does not exist.
+    """
     if osp.isfile(path):
-        records = [r for r in read_json_records(path) if has_metrics(r)]
+        try:
+            records = [r for r in read_json_records(path) if has_metrics(r)]
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise NotARun(f'{path}: not a run (neither a work dir nor a metrics JSON file)')
         if not records:
-            raise ValueError(f'{path} holds no metrics')
+            raise NotARun(f'{path} holds no metrics')
         return records[-1], path, osp.splitext(osp.basename(path))[0]
+    if not osp.isdir(path):
+        raise FileNotFoundError(f'{path} does not exist')
     name = osp.basename(osp.normpath(path))
     results = osp.join(path, 'results.json')
     if osp.isfile(results):
         return read_json_records(results)[0], results, name
     record, source = newest_mmengine_record(path)
     if record is None:
-        raise FileNotFoundError(f'{path}: no results.json and no MMEngine log with metrics')
+        raise NotARun(f'{path}: no results.json and no MMEngine log with metrics')
     return record, source, name
 
 
@@ -131,11 +146,24 @@ def metric_value(record: dict, name: str, protocol: str) -> Optional[float]:
     return None
 
 
-def collect(paths: List[str], ssim_name: str, protocol: str) -> Dict[Tuple[str, str], dict]:
-    """(method row, dataset column) -> {'fid': value, 'ssim': value} for every WORK_DIR."""
+def collect(paths: List[str], ssim_name: str, protocol: str,
+            skipped: Optional[List[str]] = None) -> Dict[Tuple[str, str], dict]:
+    """(method row, dataset column) -> {'fid': value, 'ssim': value} for every WORK_DIR.
+
+    Arguments that are no run are noted on stderr and in ``skipped``.
+
+    Raises:
+        FileNotFoundError: No argument held a run (the reasons are listed).
+    """
     cells: Dict[Tuple[str, str], dict] = {}
+    notes = [] if skipped is None else skipped
     for path in paths:
-        record, source, fallback = load_record(path)
+        try:
+            record, source, fallback = load_record(path)
+        except NotARun as reason:
+            notes.append(str(reason))
+            print(f'note: skipping {reason}', file=sys.stderr)
+            continue
         method, dataset = guess_names(record, fallback)
         key = (canonical_method(method) or method, canonical_dataset(dataset) or dataset)
         if key in cells:
@@ -143,6 +171,8 @@ def collect(paths: List[str], ssim_name: str, protocol: str) -> Dict[Tuple[str, 
                   file=sys.stderr)
         cells[key] = dict(fid=metric_value(record, 'fid', protocol),
                           ssim=metric_value(record, ssim_name, protocol))
+    if not cells:
+        raise FileNotFoundError('no run with metrics among the arguments: ' + '; '.join(notes))
     return cells
 
 
@@ -209,7 +239,8 @@ def render(lines: List[List[str]], fmt_name: str, notes: List[str]) -> str:
 def main(argv=None) -> str:
     args = parse_args(argv)
     ssim_name = SSIM_NAMES[args.ssim]
-    cells = collect(args.work_dirs, ssim_name, args.protocol)
+    skipped: List[str] = []
+    cells = collect(args.work_dirs, ssim_name, args.protocol, skipped)
     rows, columns = table_layout(cells, args.paper)
     lines = table_rows(cells, rows, columns, args.paper, args.format == 'csv')
     notes = [f'Protocol: {args.protocol}-reference (metrics `{args.protocol}_ref/fid`, '
@@ -219,6 +250,9 @@ def main(argv=None) -> str:
     if args.paper:
         notes.append("Paper numbers in parentheses (Tables 1-3 of Li et al., ECCV 2022); the "
                      "paper's SSIM is the authors' single-window grayscale SSIM.")
+    if skipped:
+        notes.append(f'Skipped {len(skipped)} argument(s) that are no run: '
+                     + '; '.join(skipped) + '.')
     text = render(lines, args.format, notes)
     if args.out:
         with open(args.out, 'w') as f:

@@ -22,6 +22,10 @@ from typing import List, Optional, Tuple
 
 # Before gradio is imported: no usage statistics or version checks sent from this machine.
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
+# Before torch is imported: libgomp reads its thread settings when it loads (see the module).
+from colorizer.thread_policy import apply_thread_policy  # noqa: E402
+
+THREAD_POLICY = apply_thread_policy(exit_on_error=True)
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
@@ -209,6 +213,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    print(THREAD_POLICY.describe(), file=sys.stderr)
     try:
         model = init_model(args.config, args.checkpoint, device=args.device)
     except (FileNotFoundError, ValueError, RuntimeError, UnsafeCheckpointError) as err:

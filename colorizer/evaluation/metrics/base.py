@@ -13,7 +13,8 @@ without a protocol give ``unknown_ref/<metric>``; a mix of protocols gives e.g.
 """
 from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any, Iterable, List, Optional, Tuple
+import inspect
+from typing import Any, Iterable, List, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -149,6 +150,16 @@ class ColorizationMetric(BaseMetric):
 
     #: Metric name used in error messages.
     metric_name = 'metric'
+    #: Constructor arguments whose values name the data-sample fields the metric reads; the
+    #: start-up check (``colorizer.engine.config_validation``) compares them with the fields
+    #: the dataset provides, so a metric the data cannot feed stops before the first iteration.
+    FIELD_ARGUMENTS: Tuple[str, ...] = ()
+
+    @classmethod
+    def required_fields(cls, cfg: dict) -> Set[str]:
+        """Data-sample fields a metric built from ``cfg`` reads (defaults where not given)."""
+        defaults = {name: p.default for name, p in inspect.signature(cls).parameters.items()}
+        return {str(cfg.get(arg, defaults.get(arg))) for arg in cls.FIELD_ARGUMENTS}
 
     @classmethod
     def min_input_size(cls, cfg: dict) -> int:

@@ -120,6 +120,7 @@ class FID(ColorizationMetric):
     """
 
     metric_name = 'FID'
+    FIELD_ARGUMENTS = ('real_key', 'fake_key')
 
     @classmethod
     def min_input_size(cls, cfg: dict) -> int:

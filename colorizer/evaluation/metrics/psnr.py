@@ -32,6 +32,7 @@ class PSNR(ColorizationMetric):
     """
 
     metric_name = 'PSNR'
+    FIELD_ARGUMENTS = ('key', 'pred_key')
 
     @classmethod
     def result_names(cls, cfg: dict) -> List[str]:

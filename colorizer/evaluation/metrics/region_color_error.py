@@ -106,6 +106,7 @@ class RegionColorError(ColorizationMetric):
     """
 
     metric_name = 'RegionColorError'
+    FIELD_ARGUMENTS = ('reference_key', 'pred_key', 'label_key')
 
     @classmethod
     def result_names(cls, cfg: dict) -> List[str]:

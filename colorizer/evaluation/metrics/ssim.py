@@ -63,6 +63,7 @@ class SSIM(ColorizationMetric):
     """
 
     metric_name = 'SSIM'
+    FIELD_ARGUMENTS = ('key', 'pred_key')
     _FUNCTIONS = {'windowed': windowed_ssim, 'global': global_ssim}
 
     @classmethod

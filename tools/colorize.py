@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 # Before torch is imported: libgomp reads its thread settings when it loads (see the module).
-from colorizer.thread_policy import apply_thread_policy
-
-THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/thread_setup.py
+from thread_setup import THREAD_POLICY  # noqa: E402
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402

@@ -12,11 +12,10 @@ import os
 import os.path as osp
 import sys
 
-# Before torch is imported (here through mmengine): libgomp reads its thread settings when it
+# Before torch is imported (through mmengine or colorizer): libgomp reads its thread settings when it
 # loads, and spinning OpenMP threads make training many times slower on a busy machine.
-from colorizer.thread_policy import apply_thread_policy
-
-THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/thread_setup.py
+from thread_setup import THREAD_POLICY  # noqa: E402
 
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402

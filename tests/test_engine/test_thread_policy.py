@@ -77,9 +77,22 @@ def test_torch_mode_leaves_the_environment_alone():
     assert out.stdout.split() == ['None', 'None']
 
 
-def test_importing_the_policy_does_not_import_torch():
-    out = _python('import sys, colorizer.thread_policy; print("torch" in sys.modules)', {})
-    assert out.stdout.strip() == 'False'
+def test_the_tools_apply_the_policy_before_torch_loads():
+    # `import colorizer` loads torch (safe checkpoint loaders), so the tools apply the policy
+    # through tools/thread_setup.py, which loads colorizer/thread_policy.py from its file.
+    code = (f'import os, sys; sys.path.insert(0, {str(ROOT / "tools")!r}); import thread_setup; '
+            'print("torch" in sys.modules, "colorizer" in sys.modules, '
+            'os.environ["OMP_WAIT_POLICY"], os.environ["OMP_NUM_THREADS"])')
+    out = _python(code, {})
+    torch_loaded, package_loaded, wait, threads = out.stdout.split()
+    assert (torch_loaded, package_loaded, wait) == ('False', 'False', 'PASSIVE')
+    assert int(threads) >= 1
+    for tool in ('tools/train.py', 'tools/test.py', 'tools/colorize.py', 'tools/demo/web_demo.py'):
+        source = (ROOT / tool).read_text()
+        first_heavy = min(source.index(s) for s in ('\nimport torch', '\nfrom mmengine',
+                                                    '\nfrom colorizer', '\nimport cv2',
+                                                    '\nimport gradio') if s in source)
+        assert source.index('from thread_setup import THREAD_POLICY') < first_heavy, tool
 
 
 def test_train_tool_rejects_a_malformed_setting():

@@ -23,9 +23,8 @@ from typing import List, Optional, Tuple
 # Before gradio is imported: no usage statistics or version checks sent from this machine.
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 # Before torch is imported: libgomp reads its thread settings when it loads (see the module).
-from colorizer.thread_policy import apply_thread_policy  # noqa: E402
-
-THREAD_POLICY = apply_thread_policy(exit_on_error=True)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tools/
+from thread_setup import THREAD_POLICY  # noqa: E402
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402

@@ -90,7 +90,7 @@ def read_color_image(path: PathLike, backend_args: Optional[dict] = None) -> np.
         ImageReadError: The file is missing, empty, truncated, not a decodable image, or its
             header claims more than :data:`MAX_PIXELS` pixels.
     """
-    return decode_color_image(_read_bytes(path, backend_args), path)
+    return decode_color_image(read_image_bytes(path, backend_args), path)
 
 
 def read_gray_image(path: PathLike, backend_args: Optional[dict] = None) -> np.ndarray:
@@ -106,7 +106,7 @@ def read_gray_image(path: PathLike, backend_args: Optional[dict] = None) -> np.n
     Raises:
         ImageReadError: As :func:`read_color_image`.
     """
-    return decode_gray_image(_read_bytes(path, backend_args), path)
+    return decode_gray_image(read_image_bytes(path, backend_args), path)
 
 
 def decode_color_image(data: bytes, path: Optional[PathLike] = None) -> np.ndarray:
@@ -174,7 +174,12 @@ def _raw_to_rgb(raw: np.ndarray, path: Optional[PathLike]) -> np.ndarray:
         raise ImageReadError(path, str(err)) from err
 
 
-def _read_bytes(path: PathLike, backend_args: Optional[dict]) -> bytes:
+def read_image_bytes(path: PathLike, backend_args: Optional[dict] = None) -> bytes:
+    """The file's bytes through MMEngine's file backends.
+
+    Raises:
+        ImageReadError: The file is missing, unreadable or empty.
+    """
     try:
         data = fileio.get(path, backend_args=backend_args)
     except (OSError, ValueError) as err:

@@ -5,12 +5,11 @@ from typing import Optional, Sequence, Union
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmengine import fileio
 from PIL import Image
 
 from colorizer.registry import TRANSFORMS
-from ..image_io import (MAX_PIXELS, ImageReadError, _check_jpeg_complete, decode_color_image,
-                        read_gray_image)
+from ..image_io import (MAX_PIXELS, _check_jpeg_complete, decode_color_image, read_gray_image,
+                        read_image_bytes)
 
 __all__ = ['LoadColorImage', 'LoadSketch', 'read_color_image_at_least', 'jpeg_reduction']
 
@@ -88,12 +87,7 @@ def read_color_image_at_least(path, min_size: MinSize = None,
     Raises:
         ImageReadError: The file is missing, empty, truncated or not a decodable image.
     """
-    try:
-        data = fileio.get(path, backend_args=backend_args)
-    except (OSError, ValueError) as err:
-        raise ImageReadError(path, f'{type(err).__name__}: {err}') from err
-    if not data:
-        raise ImageReadError(path, 'the file is empty (0 bytes)')
+    data = read_image_bytes(path, backend_args)
     if data[:2] == _JPEG_SOI:
         factor = jpeg_reduction(data, min_size)
         if factor > 1 or _check_size_ok(data):

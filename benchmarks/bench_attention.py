@@ -32,7 +32,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Dict, List
 
 import torch

@@ -284,6 +284,7 @@ def before_after(before: dict, after: dict) -> str:
     lines.append(f"| **total** | **{before['cpu_ms_per_sample']:.2f}** "
                  f"({before['ms_per_sample']:.2f}) | **{after['cpu_ms_per_sample']:.2f}** "
                  f"({after['ms_per_sample']:.2f}) |")
+
     def rate(result):
         runs = ', '.join(f"{r['samples_per_s']:.0f}" for r in result['runs'])
         return (f"**{1e3 / result['cpu_ms_per_sample']:.0f}** "

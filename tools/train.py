@@ -13,8 +13,8 @@ import os
 import os.path as osp
 import sys
 
-# Before torch is imported (through mmengine or colorizer): libgomp reads its thread settings when it
-# loads, and spinning OpenMP threads make training many times slower on a busy machine.
+# Before torch is imported (through mmengine or colorizer): libgomp reads its thread settings
+# when it loads, and spinning OpenMP threads make training many times slower on a busy machine.
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # tools/thread_setup.py
 from thread_setup import THREAD_POLICY  # noqa: E402
 
@@ -62,7 +62,7 @@ def build_config(args) -> Config:
     """Load the config, apply command-line options and check it before anything is built."""
     # data_root / img_size reach the values the config computed from them, not just the variable
     propagated, cfg_options = split_propagated_options(args.cfg_options,
-                                                         getattr(args, 'data_root', None))
+                                                       getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
     apply_propagated_options(cfg, propagated)
     if args.amp:

@@ -258,4 +258,3 @@ def check_evaluator_fields(cfg: Config) -> None:
                     f'{missing}, which {dataset["type"]} (mode={mode!r}) does not provide '
                     f'(it provides {sorted(provided)}); remove the metric or use another '
                     'dataset. Metrics that work on any folder of images: SSIM, PSNR, FID.')
-

@@ -38,7 +38,7 @@ class TestColorizeToolListsBadFilesPerFile:
         write_png(tmp_path / 'ref.png', color_picture(40, 40))
 
     def test_decompression_bomb_is_listed_and_the_rest_written(self, tool, trained, tmp_path,
-                                                                 capsys):
+                                                               capsys):
         self._folder(tmp_path)
         code, err = self._run(tool, trained, tmp_path, capsys)
         assert code == 1

@@ -10,7 +10,7 @@ from colorizer.engine.config_validation import ConfigError, check_config
 from colorizer.evaluation.metrics import FID, PSNR, SSIM, FIDInception
 from colorizer.evaluation.metrics.base import InputSizeError
 from colorizer.evaluation.metrics.evaluator_checks import (check_metric_input_sizes,
-                                                     dataloader_image_size)
+                                                           dataloader_image_size)
 from eval_samples import TinyFeatures, make_samples
 
 ROOT = Path(__file__).resolve().parents[2]

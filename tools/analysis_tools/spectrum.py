@@ -16,8 +16,8 @@ Writes ``spectrum.csv`` (columns ``r, sketch_before, reference_before, after``) 
 
 Example::
 
-    python tools/analysis_tools/spectrum.py configs/sga/sga_demo.py work_dirs/sga_demo/iter_1500.pth \\
-        --num-batches 4 --out figs/spectrum_sga
+    python tools/analysis_tools/spectrum.py configs/sga/sga_demo.py \\
+        work_dirs/sga_demo/iter_1500.pth --num-batches 4 --out figs/spectrum_sga
 """
 import argparse
 import copy

@@ -3,7 +3,7 @@ and free of NaN / Inf."""
 from mmengine.hooks import Hook
 
 from colorizer.engine.checkpoint_safety import (check_finite, pack_history_buffers,
-                                               unpack_history_buffers)
+                                                unpack_history_buffers)
 from colorizer.registry import HOOKS
 
 

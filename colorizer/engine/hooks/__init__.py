@@ -1,6 +1,7 @@
+from .correspondence_hook import CorrespondenceHook
 from .gradient_cosine_hook import GradientCosineHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .sample_grid_hook import SampleGridHook
 from .save_images_hook import SaveColorizationsHook
 
-__all__ = ['GradientCosineHook', 'SafeCheckpointHook', 'SampleGridHook', 'SaveColorizationsHook']
+__all__ = ['CorrespondenceHook', 'GradientCosineHook', 'SafeCheckpointHook', 'SampleGridHook', 'SaveColorizationsHook']

@@ -25,8 +25,10 @@ anything). It writes:
 Arms are ``METHOD`` (learning rate ``--lr``) or ``METHOD@LR`` (generator LR; the discriminator
 gets twice it, as in the demo and the paper). A run whose ``results.json`` exists is not
 repeated, so an interrupted study continues where it stopped; ``--report-only`` only rewrites
-the tables and figures from the finished runs. Runs go arm by arm in the given order, so a
-study stopped early misses whole arms, the last ones.
+the tables and figures from the finished runs. A run whose training finished but whose
+``results.json`` is missing (the study was stopped in between) is collected, not repeated.
+``--order arm`` runs arm by arm in the given order (a study stopped early misses whole arms, the
+last ones); ``--order seed`` (default) runs seed by seed (it misses the last seeds).
 
 Examples::
 
@@ -215,6 +217,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'cosine pairs (default: 0, off; --quick: 5)')
     parser.add_argument('--cosine-periods', type=int, default=8,
                         help='histogram periods over training (summary_interval = iters / this)')
+    parser.add_argument('--order', choices=('seed', 'arm'), default='seed',
+                        help='seed: every arm of a seed before the next seed (default); arm: '
+                        'every seed of an arm before the next arm')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: tables and figures from the finished runs')
     parser.add_argument('--rerun', action='store_true',
@@ -317,6 +322,11 @@ def execute(run: Run, args) -> dict:
     """Train one run (or reuse its finished results); return its record."""
     if osp.isfile(run.results_path) and not args.rerun:
         return load_run(run)
+    finished = None if args.rerun else collect_run(run, args)
+    if finished is not None:  # trained, then the study stopped before writing results.json
+        with open(run.results_path, 'w') as f:
+            json.dump(finished, f, indent=1)
+        return load_run(run)
     if args.report_only:
         return dict(run=run.name, status='missing')
     shutil.rmtree(run.work_dir, ignore_errors=True)  # no stale logs of a dead run
@@ -360,6 +370,8 @@ def collect_run(run: Run, args) -> Optional[dict]:
 
     Returns None unless the log holds a validation at the last iteration.
     """
+    if not osp.isdir(run.work_dir):
+        return None
     vals, times, losses = [], [], []
     for path in glob_scalars(run.work_dir):
         for record in read_jsonl(path):
@@ -783,9 +795,10 @@ def write_markdown(section: str, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     args.work_root = osp.abspath(args.work_root)
-    # Arm-major order, most informative arms first: a study stopped early misses whole arms.
+    order = ([(arm, seed) for seed in args.seeds for arm in args.arms] if args.order == 'seed'
+             else [(arm, seed) for arm in args.arms for seed in args.seeds])
     runs = [Run(arm, seed, osp.join(args.work_root, arm.key.replace('@', '_lr'), f'seed{seed}'))
-            for arm in args.arms for seed in args.seeds]
+            for arm, seed in order]
     start = time.time()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         records = list(pool.map(lambda run: execute(run, args), runs))

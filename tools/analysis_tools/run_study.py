@@ -729,7 +729,9 @@ def report_section(table, pairs, cos_rows, figures: List[str], records, args) ->
         f'mean of its last {args.last} validations (iterations {first}–{args.iters}); no '
         'checkpoint is selected. Correspondence diagnostics: `CorrespondenceMetric` at every '
         f'validation, `CorrespondenceHook` every {args.diag_interval} iterations on the '
-        'training batch (TPS-warped references).',
+        'training batch (TPS-warped references). FID is not part of this study: it needs '
+        'thousands of images to be stable and measures realism, not whether the colours came '
+        'from the right reference region, which is what ΔE and the diagnostics measure.',
         '',
         f'Finished runs: {len(done)} of {len(records)}'
         + (f' (not finished: {", ".join(missing)})' if missing else '') + '.',

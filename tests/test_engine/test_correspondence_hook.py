@@ -91,3 +91,29 @@ def test_train_step_hands_the_labels_to_the_oracle():
         del sample.labels
     with pytest.raises(ValueError, match='region labels'):
         model.train_step(data, optim)
+
+
+def test_a_probe_every_50_iterations_costs_under_5_percent(tmp_path):
+    """The README's cost claim, measured in one process (min of repeats: robust to load)."""
+    import time
+    model = tiny_model()
+    runner = SimpleNamespace(model=model, work_dir=str(tmp_path), iter=0,
+                             message_hub=MessageHub.get_instance('corr_hook_cost'))
+    hook = CorrespondenceHook()
+    hook.before_train(runner)
+    data = batch(count=8)
+    optim = OptimWrapperDict(
+        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-3)),
+        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), lr=1e-3)))
+
+    def best(fn, repeats=5):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    step = best(lambda: model.train_step(data, optim))
+    probe = best(lambda: hook.probe(runner, data))
+    assert probe < 0.05 * 50 * step, (probe, step)

@@ -42,7 +42,7 @@ def test_quick_study_writes_tables_and_figures(tmp_path):
     assert sum(row.startswith('| SCFT, lr 0.001 | cos(') for row in rows) == 8
 
     links = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', text)
-    assert len(links) == 5, links  # scores, diagnostics curves, SCFT histogram and shares
+    assert len(links) == 4, links  # scores, diagnostics curves, SCFT histogram and shares
     for link in links:
         png = out.parent / link
         assert png.suffix == '.png' and png.stat().st_size > 1024, png

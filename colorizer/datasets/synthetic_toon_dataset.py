@@ -29,7 +29,9 @@ class SyntheticToonDataset(BaseColorizationDataset):
       render(geometry_i, palette_i), the image the sketch was drawn from.
 
     Every sample carries ``labels`` (region id per pixel of the sketch); ``metainfo['regions']``
-    names them, so a metric can report per region.
+    names them, so a metric can report per region. ``reference_labels`` are the reference's:
+    drawn with the reference in ``'random_reference'`` mode, warped with it by ``TPSWarp``
+    otherwise (correspondence diagnostics and the oracle-map control read both).
 
     Args:
         img_size: Side length in pixels.
@@ -112,6 +114,7 @@ class SyntheticToonDataset(BaseColorizationDataset):
             results['sketch'] = outline
         if self.mode == 'random_reference':
             ref_palette = self.palette(ref)
-            results['reference'] = self.render(self.geometry(ref), ref_palette)[0]
+            results['reference'], results['reference_labels'] = self.render(
+                self.geometry(ref), ref_palette)
             results['oracle'] = self.render(geometry, ref_palette)[0]
         return results

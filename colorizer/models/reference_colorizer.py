@@ -10,7 +10,17 @@ from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
+from .correspondence_probe import probe_correspondence
 from .data_preprocessors.colorization_data_preprocessor import to_uint8
+
+#: Batched inputs besides the images that the generator receives when present (region labels,
+#: read by fusion modules that declare them, e.g. the oracle-map control).
+LABEL_INPUTS = ('sketch_labels', 'reference_labels')
+
+
+def label_inputs(inputs: dict) -> Dict[str, torch.Tensor]:
+    """The region-label entries of a preprocessed ``inputs`` dict (possibly none)."""
+    return {key: inputs[key] for key in LABEL_INPUTS if inputs.get(key) is not None}
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -96,6 +106,10 @@ class ReferenceColorizer(BaseModel):
             parameter names, hence checkpoints, stay as they are); a dict gives the
             ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
             top-level ``compile`` key also traces the optimiser steps and the loss checks.
+        correspondence_outputs (bool): ``val_step`` / ``test_step`` also attach the cross
+            map (``cross_attention``), the map with the sketch's own colour image as reference
+            (``diagonal_attention``) and the reference tokens' norms to every data sample, for
+            ``CorrespondenceMetric``; costs two more generator forwards per batch.
         init_cfg (dict, optional): MMEngine weight initialisation config.
 
     With ``data_preprocessor.channels_last=True`` the model converts its own weights to
@@ -111,6 +125,7 @@ class ReferenceColorizer(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  nan_policy: str = 'raise',
                  compile_generator: Union[bool, dict] = False,
+                 correspondence_outputs: bool = False,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ColorizationDataPreprocessor')
@@ -126,6 +141,7 @@ class ReferenceColorizer(BaseModel):
         self.adversarial_loss = LOSSES.build(adversarial_loss)
         self.perceptual_loss = LOSSES.build(perceptual_loss) if perceptual_loss else None
         self.nan_policy = nan_policy
+        self.correspondence_outputs = correspondence_outputs
         self.skipped_steps = 0
         if getattr(self.data_preprocessor, 'channels_last', False):
             # channels_last batches meeting contiguous weights would be converted back and
@@ -160,7 +176,7 @@ class ReferenceColorizer(BaseModel):
             # BatchNorm statistics before the losses can be checked: keep copies to restore.
             g_buffers = buffer_snapshot(self.generator) if skip else None
             with g_wrapper.optim_context(self.generator):
-                fake = self.generator(sketch, reference)  # (B, 3, H, W) in [-1, 1]
+                fake = self.generator(sketch, reference, **label_inputs(inputs))  # (B, 3, H, W)
             d_buffers = buffer_snapshot(self.discriminator) if skip else None
             log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper,
                                                 restore=[(self.discriminator, d_buffers)])
@@ -297,13 +313,16 @@ class ReferenceColorizer(BaseModel):
         Returns:
             Tensor, list or dict, by mode.
         """
-        fake = self.generator(inputs['sketch'], inputs['reference'])
+        fake = self.generator(inputs['sketch'], inputs['reference'], **label_inputs(inputs))
         if mode == 'loss':
             return self.generator_losses(inputs['sketch'], inputs['target'], fake)
         if mode == 'tensor':
             return fake
         if mode == 'predict':
-            return self._attach_outputs(fake, data_samples)
+            data_samples = self._attach_outputs(fake, data_samples)
+            if self.correspondence_outputs:
+                self._attach_correspondence(inputs, data_samples)
+            return data_samples
         raise ValueError(f"mode must be 'tensor', 'predict' or 'loss', got {mode!r}")
 
     @staticmethod
@@ -315,6 +334,16 @@ class ReferenceColorizer(BaseModel):
         for sample, output in zip(data_samples, outputs):
             sample.output = output
         return data_samples
+
+    def _attach_correspondence(self, inputs: dict, data_samples: List) -> None:
+        """Set ``cross_attention``, ``reference_token_norm`` and, when the batch has a target,
+        ``diagonal_attention`` (float32, CPU) on every sample."""
+        probe = probe_correspondence(unwrap(self.generator), inputs['sketch'],
+                                     inputs['reference'], inputs.get('target'),
+                                     **label_inputs(inputs))
+        for i, sample in enumerate(data_samples):
+            for key, value in probe.items():
+                sample.set_field(value[i].cpu(), key)
 
     def val_step(self, data: dict) -> List:
         """Colourise a batch; returns its data samples with ``output`` (uint8, 3×H×W) set."""

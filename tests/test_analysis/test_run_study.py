@@ -1,14 +1,16 @@
-"""tools/analysis_tools/run_study.py --quick end to end: runs train and test, writes the tables
-and the figures it links."""
+"""tools/analysis_tools/run_study.py --quick end to end: trains the arms with the correspondence
+diagnostics, writes the tables and the figures it links."""
 import csv
 import json
 import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
-QUICK_LABELS = ['SGA', 'SCFT', 'SGA w/o stop-gradient']
+QUICK_LABELS = ['SGA, lr 0.001', 'SCFT, lr 0.001', 'oracle map (control), lr 0.001']
 
 
 def run_quick(tmp_path):
@@ -28,25 +30,38 @@ def test_quick_study_writes_tables_and_figures(tmp_path):
     assert 'Finished runs: 3 of 3' in text
     assert 'FID' in text  # computed, or said why not
     rows = [line for line in text.splitlines() if line.startswith('| ')]
-    for label in QUICK_LABELS:  # seeds '0', then the ΔE cell (bold when best)
+    for label in QUICK_LABELS:  # seeds '0', then the ΔE / region-mass cell (bold when best)
         pattern = re.compile(rf'\| {re.escape(label)} \| 0 \| (\*\*)?\d')
-        assert any(pattern.match(line) for line in rows), label
-    # one row per pair and per (pixel, instance) for each of the two recorded methods
-    assert sum(row.startswith('| SCFT | cos(') for row in rows) == 8
-    assert sum(row.startswith('| SGA w/o stop-gradient | cos(') for row in rows) == 8
+        assert sum(bool(pattern.match(line)) for line in rows) == 2, label
+    # paired comparisons of the arms that ran, and the diagnostics' cost
+    assert any(row.startswith('| SGA, lr 0.001 | SCFT, lr 0.001 | 0 |') for row in rows)
+    assert any(row.startswith('| oracle map (control), lr 0.001 | SCFT, lr 0.001 |')
+               for row in rows)
+    assert re.search(r'adds \d+\.\d+( ± \d+\.\d+)?% to the training time', text)
+    # SCFT's gradient cosines: one row per pair and per (pixel, instance)
+    assert sum(row.startswith('| SCFT, lr 0.001 | cos(') for row in rows) == 8
 
     links = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', text)
-    assert len(links) == 6, links  # metrics, 2 x (histogram, shares), L_rec curves
+    assert len(links) == 4, links  # scores, diagnostics curves, SCFT histogram and shares
     for link in links:
         png = out.parent / link
         assert png.suffix == '.png' and png.stat().st_size > 1024, png
 
     assets = tmp_path / 'figures' / 'study'
     data = json.loads((assets / 'results.json').read_text())
-    assert set(data['methods']) == {'sga', 'scft', 'sga_wo_stopgrad'}
-    for row in data['methods'].values():
+    assert set(data['arms']) == {'sga', 'scft', 'oracle'}
+    for row in data['arms'].values():
         assert row['seeds'] == [0]
         assert row['delta_e']['mean'] > 0 and 0 <= row['region_accuracy']['mean'] <= 1
+        assert 0 <= row['corr/region_mass']['mean'] <= 1
+    # the oracle's map is the ground truth: far above chance, unlike an untrained map
+    oracle = data['arms']['oracle']
+    assert oracle['corr/region_mass']['mean'] > oracle['corr/region_chance']['mean'] + 0.3
+    # a run scores the mean of its last validations
+    run = next(r for r in data['runs'] if r['arm'] == 'sga')
+    assert run['scored_iters'] == [10, 20]
+    assert run['score']['delta_e'] == pytest.approx(sum(
+        v['random_ref/delta_e'] for v in run['validations']) / 2)
     with open(assets / 'results.csv') as f:
         assert [r['label'] for r in csv.DictReader(f)] == QUICK_LABELS
 

@@ -79,8 +79,11 @@ def test_one_train_iteration_of_every_method_variant(path):
     batch = dict(
         inputs=dict(sketch=[torch.randint(0, 256, (1, size, size), dtype=torch.uint8)] * 2,
                     reference=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8)] * 2),
+        # region labels: the oracle-map control reads them, every other module ignores them
         data_samples=[ColorizationDataSample(
-            target=torch.randint(0, 256, (3, size, size), dtype=torch.uint8)) for _ in range(2)])
+            target=torch.randint(0, 256, (3, size, size), dtype=torch.uint8),
+            labels=torch.randint(0, 3, (size, size)),
+            reference_labels=torch.randint(0, 3, (size, size))) for _ in range(2)])
     optim = OptimWrapperDict(
         generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=1e-3)),
         discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), lr=1e-3)))

@@ -1,27 +1,40 @@
-"""Small-scale reproduction study on the embedded SyntheticToonDataset (paper Tables 1-3,
-Figs. 4, 10 and 13).
+"""Correspondence study on the embedded SyntheticToonDataset (issue #17; paper Tables 1-3).
 
-Trains every chosen method with the same small model, data, iteration budget and
-hyper-parameters (only the attention module differs: the ``configs/*/*_demo.py`` configs) over
-several seeds (``randomness.seed``), evaluates each final checkpoint with ``tools/test.py`` on the
-test split under the random-reference protocol (region colour error ΔE, region accuracy, SSIM
-windowed and global, PSNR; FID only when pytorch-fid's Inception weights file exists), records
-the gradient cosines of SCFT and SGA w/o stop-gradient with ``GradientCosineHook``, and writes:
+Does the cross-attention find correspondences, and does that decide the colourisation? Trains
+every arm (an attention module and a learning rate; only these differ: the
+``configs/*/*_demo.py`` configs) over several seeds (``randomness.seed``) with:
+
+- ``CorrespondenceHook`` every ``--diag-interval`` iterations on the training batch (region
+  mass against chance, diagonal mass, row entropy / max, top-k mass, mass-vs-norm Spearman),
+- a checkpoint and a validation every ``--interval`` iterations on the validation split
+  (64 other characters, random-reference protocol): region colour error ΔE, region accuracy,
+  SSIM, PSNR and ``CorrespondenceMetric``,
+
+and scores each run as the mean of its last ``--last`` validations (single checkpoints of one
+run move by several ΔE; no checkpoint is selected, so the validation split is not used to pick
+anything). It writes:
 
 - a markdown section into ``--out`` (between ``<!-- run_study:begin -->`` and
-  ``<!-- run_study:end -->``; text outside the markers, e.g. a discussion, is kept),
-- ``results.json`` / ``results.csv`` (per-run values and mean ± std per method) and the PNGs
-  (metric bars, gradient-cosine histograms and share curves via ``plot_gradient_cosine.py``, the
-  L_rec curves via ``plot_losses.py``) in ``--assets`` (default ``<out dir>/figures/study``).
+  ``<!-- run_study:end -->``; text outside the markers, e.g. a discussion, is kept): mean ± std
+  per arm, every run, paired per-seed comparisons, the diagnostics' cost, and the initial-map
+  table of ``initial_map.py`` when its JSON is in the assets folder,
+- ``results.json`` / ``results.csv`` and PNGs (scores per arm; diagnostics over training beside
+  the ΔE curve, via ``plot_correspondence.py``; gradient-cosine figures when recorded) in
+  ``--assets`` (default ``<out dir>/figures/study``).
 
-A run whose ``results.json`` exists is not repeated, so an interrupted study continues where it
-stopped; ``--report-only`` only rewrites the tables and figures from the finished runs.
+Arms are ``METHOD`` (learning rate ``--lr``) or ``METHOD@LR`` (generator LR; the discriminator
+gets twice it, as in the demo and the paper). A run whose ``results.json`` exists is not
+repeated, so an interrupted study continues where it stopped; ``--report-only`` only rewrites
+the tables and figures from the finished runs. A run whose training finished but whose
+``results.json`` is missing (the study was stopped in between) is collected, not repeated.
+``--order arm`` runs arm by arm in the given order (a study stopped early misses whole arms, the
+last ones); ``--order seed`` (default) runs seed by seed (it misses the last seeds).
 
 Examples::
 
-    python tools/analysis_tools/run_study.py --iters 800 --seeds 0 1 2 --jobs 2
+    python tools/analysis_tools/run_study.py --seeds 0 1 2 --jobs 2
     python tools/analysis_tools/run_study.py --quick --work-root /tmp/study --out /tmp/study/r.md
-    python tools/analysis_tools/run_study.py --methods sga scft spade cmft --seeds 0
+    python tools/analysis_tools/run_study.py --arms sga scft sga@1e-4 --seeds 0
     python tools/analysis_tools/run_study.py --report-only
 """
 import argparse
@@ -29,6 +42,7 @@ import csv
 import glob
 import importlib.util
 import json
+import math
 import os
 import os.path as osp
 import pprint
@@ -57,8 +71,8 @@ SGA_PAIRS = ('x_kept~x_total', 'y_proj~y_total', 'x_kept~x_att', 'y_kept~y_att')
 
 
 class Method(NamedTuple):
-    """One row of the study: a demo config, the paper's name for it and, for the methods whose
-    gradient cosines are recorded, the pairs to report."""
+    """An attention module: its demo config, its name and, for the methods whose gradient
+    cosines can be recorded, the pairs to report."""
     key: str
     config: str
     label: str
@@ -68,6 +82,9 @@ class Method(NamedTuple):
 METHODS = {m.key: m for m in (
     Method('sga', 'configs/sga/sga_demo.py', 'SGA'),
     Method('scft', 'configs/scft/scft_demo.py', 'SCFT', SCFT_PAIRS),
+    Method('uniform', 'configs/uniform/uniform_demo.py', 'uniform map (control)'),
+    Method('oracle', 'configs/oracle/oracle_demo.py', 'oracle map (control)'),
+    Method('line_art_sga', 'configs/line_art_sga/line_art_sga_demo.py', 'SGA, line-art map'),
     Method('sga_wo_stopgrad', 'configs/sga/sga_wo_stopgrad_demo.py', 'SGA w/o stop-gradient',
            SGA_PAIRS),
     Method('sga_wo_doublenorm', 'configs/sga/sga_wo_doublenorm_demo.py', 'SGA w/o double-norm'),
@@ -80,39 +97,68 @@ METHODS = {m.key: m for m in (
     Method('unite', 'configs/unite/unite_demo.py', 'UNITE'),
     Method('cmft', 'configs/cmft/cmft_demo.py', 'CMFT'),
 )}
-#: The attention variants of Tables 1 and 3; the four other baselines are 3-7x slower per
-#: iteration on a CPU, so they run only when --methods names them.
-DEFAULT_METHODS = ['sga', 'scft', 'sga_wo_stopgrad', 'sga_wo_doublenorm', 'sga_wo_selfsga',
-                   'scft_sg_q', 'scft_sg_k', 'scft_sg_qk']
-QUICK_METHODS = ['sga', 'scft', 'sga_wo_stopgrad']
+#: Issue #17's study, most informative arms first (a study stopped early misses the last).
+DEFAULT_ARMS = ['sga', 'scft', 'uniform', 'oracle', 'line_art_sga', 'sga@1e-4', 'scft@1e-4']
+QUICK_ARMS = ['sga', 'scft', 'oracle']
+#: Paired comparisons (A, B): per seed, A's score minus B's.
+PAIRS = [('sga', 'scft'), ('sga@1e-4', 'scft@1e-4'), ('sga', 'uniform'), ('scft', 'uniform'),
+         ('oracle', 'scft'), ('line_art_sga', 'sga'), ('line_art_sga', 'uniform'),
+         ('sga', 'sga@1e-4'), ('scft', 'scft@1e-4')]
+
+
+class Arm(NamedTuple):
+    """One row of the study: a method at one generator learning rate."""
+    key: str
+    method: Method
+    lr: float
+
+    @property
+    def label(self) -> str:
+        return f'{self.method.label}, lr {self.lr:g}'
+
+
+def parse_arm(text: str, default_lr: float) -> Arm:
+    """``'sga'`` or ``'sga@1e-4'`` -> :class:`Arm`."""
+    name, _, lr = text.partition('@')
+    if name not in METHODS:
+        raise argparse.ArgumentTypeError(
+            f'unknown method {name!r} in arm {text!r}; known: {", ".join(sorted(METHODS))}')
+    try:
+        rate = float(lr) if lr else default_lr
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'bad learning rate {lr!r} in arm {text!r}') from None
+    if rate <= 0:
+        raise argparse.ArgumentTypeError(f'learning rate must be positive in arm {text!r}')
+    key = name if rate == default_lr else f'{name}@{rate:g}'
+    return Arm(key, METHODS[name], rate)
 
 
 class Metric(NamedTuple):
     name: str  # logged as random_ref/<name>
     header: str
     digits: int
-    higher_is_better: bool
+    higher_is_better: Optional[bool]
 
 
 METRICS = [
     Metric('delta_e', 'ΔE↓', 2, False),
     Metric('region_accuracy', 'region acc.↑', 3, True),
     Metric('ssim', 'SSIM↑', 3, True),
-    Metric('ssim_global', 'SSIM (global)↑', 3, True),
     Metric('psnr', 'PSNR↑', 2, True),
-    Metric('fid', 'FID↓', 2, False),
+    Metric('corr/region_mass', 'region mass↑', 3, True),
+    Metric('corr/region_chance', 'region chance', 3, None),
+    Metric('corr/diagonal_mass', 'diagonal mass↑', 3, True),
+    Metric('corr/entropy', 'row entropy (nats)', 2, None),
+    Metric('corr/row_max', 'row max', 3, None),
+    Metric('corr/topk_mass', 'top-4 mass', 3, None),
+    Metric('corr/mass_norm_spearman', 'Spearman mass~norm', 2, None),
 ]
-#: Fig. 4's numbers for SCFT at epoch 40 (§3.3): share of negative cosines, share above 0.935.
-PAPER_SCFT_SHARES = {
-    'x_skip~x_total': (None, 0.7809), 'x_q~x_total': (0.3057, None),
-    'y_v~y_total': (None, 0.5239), 'y_k~y_total': (0.1077, None),
-}
+SCORE_METRICS = [m for m in METRICS if not m.name.startswith('corr/')]
+DIAG_METRICS = [m for m in METRICS if m.name.startswith('corr/')]
 #: Shrinks the demo to seconds (like tests/test_tools/tool_runner.TINY): 32 px, base width 2.
 QUICK_SHRINK = dict(
-    train_dataloader=dict(batch_size=4, num_workers=0, persistent_workers=False,
-                          dataset=dict(img_size=32)),
-    val_dataloader=dict(batch_size=4, num_workers=0, persistent_workers=False,
-                        dataset=dict(img_size=32, length=4)),
+    train_dataloader=dict(dataset=dict(img_size=32)),
+    val_dataloader=dict(batch_size=4, dataset=dict(img_size=32, length=4)),
     test_dataloader=dict(batch_size=4, num_workers=0, persistent_workers=False,
                          dataset=dict(img_size=32, length=8)),
     model=dict(generator=dict(base_channels=2), discriminator=dict(base_channels=4)),
@@ -121,14 +167,14 @@ QUICK_SHRINK = dict(
 
 @dataclass
 class Run:
-    """One (method, seed) training + test."""
-    method: Method
+    """One (arm, seed) training."""
+    arm: Arm
     seed: int
     work_dir: str
 
     @property
     def name(self) -> str:
-        return f'{self.method.key}/seed{self.seed}'
+        return f'{self.arm.key}/seed{self.seed}'
 
     @property
     def results_path(self) -> str:
@@ -137,17 +183,27 @@ class Run:
 
 # --------------------------------------------------------------------------- arguments
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Small-scale reproduction study (Tables 1-3)')
+    parser = argparse.ArgumentParser(description='Correspondence study (issue #17)')
     parser.add_argument('--quick', action='store_true',
-                        help='CI smoke run: 1 seed, SGA / SCFT / SGA w/o stop-grad, 32 px, '
-                        'base width 2, 20 iterations')
+                        help='CI smoke run: 1 seed, SGA / SCFT / oracle, 32 px, base width 2, '
+                        '20 iterations')
     parser.add_argument('--seeds', nargs='+', type=int, help='randomness.seed values '
                         '(default: 0 1 2; --quick: 0)')
     parser.add_argument('--iters', type=int, help='training iterations per run '
-                        '(default: 800; --quick: 20)')
-    parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
-                        help=f'default: {" ".join(DEFAULT_METHODS)} '
-                        f'(--quick: {" ".join(QUICK_METHODS)})')
+                        '(default: 1800; --quick: 20)')
+    parser.add_argument('--interval', type=int, help='iterations between checkpoints and '
+                        'validations (default: 300; --quick: 10)')
+    parser.add_argument('--last', type=int, help='a run scores the mean of its last LAST '
+                        'validations (default: 3; --quick: 2)')
+    parser.add_argument('--diag-interval', type=int, help='CorrespondenceHook interval '
+                        '(default: 50; --quick: 5)')
+    parser.add_argument('--batch-size', type=int, help='training batch (default: 8; --quick: 4)')
+    parser.add_argument('--lr', type=float, default=1e-3,
+                        help='generator learning rate of arms without @LR (default: 1e-3, the '
+                        "demo's; the discriminator gets twice it)")
+    parser.add_argument('--arms', nargs='+', help=f'METHOD or METHOD@LR; methods: '
+                        f'{" ".join(sorted(METHODS))} (default: {" ".join(DEFAULT_ARMS)}; '
+                        f'--quick: {" ".join(QUICK_ARMS)})')
     parser.add_argument('--work-root', default='work_dirs/study',
                         help='where the generated configs and the run folders go')
     parser.add_argument('--out', default='docs/results.md', help='markdown file to write into')
@@ -157,72 +213,94 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--threads', type=int,
                         help='torch threads per run (default: CPU count / jobs)')
     parser.add_argument('--cosine-interval', type=int,
-                        help='GradientCosineHook capture interval (default: 10; --quick: 5)')
+                        help='GradientCosineHook capture interval for the methods that have '
+                        'cosine pairs (default: 0, off; --quick: 5)')
     parser.add_argument('--cosine-periods', type=int, default=8,
                         help='histogram periods over training (summary_interval = iters / this)')
+    parser.add_argument('--order', choices=('seed', 'arm'), default='seed',
+                        help='seed: every arm of a seed before the next seed (default); arm: '
+                        'every seed of an arm before the next arm')
     parser.add_argument('--report-only', action='store_true',
                         help='train nothing: tables and figures from the finished runs')
     parser.add_argument('--rerun', action='store_true',
                         help='repeat runs whose results.json already exists')
     args = parser.parse_args(argv)
-    args.seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
-    args.iters = args.iters or (20 if args.quick else 800)
-    args.methods = args.methods or (QUICK_METHODS if args.quick else DEFAULT_METHODS)
-    args.cosine_interval = args.cosine_interval or (5 if args.quick else 10)
+    quick = args.quick
+    args.seeds = args.seeds if args.seeds is not None else ([0] if quick else [0, 1, 2])
+    args.iters = args.iters or (20 if quick else 1800)
+    args.interval = args.interval or (10 if quick else 300)
+    args.last = args.last or (2 if quick else 3)
+    args.diag_interval = args.diag_interval or (5 if quick else 50)
+    args.batch_size = args.batch_size or (4 if quick else 8)
+    if args.cosine_interval is None:
+        args.cosine_interval = 5 if quick else 0
+    arms = [parse_arm(a, args.lr) for a in (args.arms or (QUICK_ARMS if quick else DEFAULT_ARMS))]
+    if len({a.key for a in arms}) != len(arms):
+        parser.error(f'an arm is given twice: {[a.key for a in arms]}')
+    args.arms = arms
+    if args.iters < args.interval * args.last:
+        parser.error(f'--iters {args.iters} holds fewer than --last {args.last} validations '
+                     f'every --interval {args.interval} iterations')
     args.threads = args.threads or max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     args.assets = args.assets or osp.join(osp.dirname(osp.abspath(args.out)), 'figures', 'study')
     return args
 
 
 # --------------------------------------------------------------------------- configs
-def fid_available() -> bool:
-    """Whether pytorch-fid's Inception weights file is where the FID metric looks."""
-    from colorizer.evaluation.metrics import resolve_inception_weights
-    try:
-        resolve_inception_weights('auto')
-    except FileNotFoundError:
-        return False
-    return True
+def val_evaluators() -> List[dict]:
+    return [dict(type='RegionColorError'), dict(type='SSIM'), dict(type='PSNR'),
+            dict(type='CorrespondenceMetric')]
 
 
-def test_evaluators(with_fid: bool) -> List[dict]:
-    # Both SSIMs: the windowed one is colorizer's default, the global one is the authors'.
-    evaluators = [dict(type='RegionColorError'), dict(type='SSIM'),
-                  dict(type='SSIM', mode='global'), dict(type='PSNR')]
-    return evaluators + ([dict(type='FID')] if with_fid else [])
-
-
-def run_overrides(run: Run, args, with_fid: bool) -> dict:
-    """What the generated config changes in the method's demo config: the same for every method."""
+def run_overrides(run: Run, args) -> dict:
+    """What the generated config changes in the method's demo config: the same for every arm
+    but the learning rate."""
     hooks = [dict(type='SafeCheckpointHook'),
+             dict(type='CorrespondenceHook', interval=args.diag_interval),
              dict(type='SampleGridHook', interval=args.iters, num_samples=8)]
-    if run.method.cosine_pairs:
+    if run.arm.method.cosine_pairs and args.cosine_interval:
         # a whole number of capture intervals per histogram period
         captures = max(1, args.iters // args.cosine_periods // args.cosine_interval)
         hooks.append(dict(type='GradientCosineHook', interval=args.cosine_interval,
                           summary_interval=captures * args.cosine_interval))
+    # one process per run: no dataloader workers competing with the other runs for the cores
+    loader = dict(num_workers=0, persistent_workers=False)
     overrides = dict(
         randomness=dict(seed=run.seed, deterministic=False),
-        train_cfg=dict(max_iters=args.iters, val_interval=args.iters),
-        # The final checkpoint is the one tested: no best-checkpoint selection.
+        model=dict(correspondence_outputs=True),
+        optim_wrapper=dict(generator=dict(optimizer=dict(lr=run.arm.lr)),
+                           discriminator=dict(optimizer=dict(lr=2 * run.arm.lr))),
+        train_cfg=dict(max_iters=args.iters, val_interval=args.interval),
+        train_dataloader=dict(batch_size=args.batch_size, **loader),
+        val_dataloader=dict(loader),
+        # No best-checkpoint selection: the last validations are averaged.
         default_hooks=dict(
-            logger=dict(interval=max(1, min(10, args.iters // 20))),
-            checkpoint=dict(interval=args.iters, max_keep_ckpts=1, save_best=None)),
+            logger=dict(interval=args.diag_interval, log_metric_by_epoch=False),
+            checkpoint=dict(interval=args.interval, max_keep_ckpts=args.last, save_best=None)),
         custom_hooks=hooks,
-        test_evaluator=test_evaluators(with_fid),
+        val_evaluator=val_evaluators(),
     )
     if args.quick:
-        overrides.update(QUICK_SHRINK)
+        for key, value in QUICK_SHRINK.items():
+            overrides[key] = _merge(overrides.get(key, {}), value)
     return overrides
 
 
-def write_config(run: Run, args, with_fid: bool) -> str:
+def _merge(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) else value
+    return out
+
+
+def write_config(run: Run, args) -> str:
     """A config with ``_base_`` = the method's demo config and the study's overrides."""
-    path = osp.join(args.work_root, 'configs', f'{run.method.key}_seed{run.seed}.py')
-    lines = [f'# Generated by tools/analysis_tools/run_study.py: {run.method.label}, '
+    name = run.arm.key.replace('@', '_lr')
+    path = osp.join(args.work_root, 'configs', f'{name}_seed{run.seed}.py')
+    lines = [f'# Generated by tools/analysis_tools/run_study.py: {run.arm.label}, '
              f'seed {run.seed}.',
-             f'_base_ = [{osp.join(ROOT, run.method.config)!r}]']
-    for key, value in run_overrides(run, args, with_fid).items():
+             f'_base_ = [{osp.join(ROOT, run.arm.method.config)!r}]']
+    for key, value in run_overrides(run, args).items():
         lines.append(f'{key} = {pprint.pformat(value, width=96, sort_dicts=False)}')
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
@@ -240,83 +318,99 @@ def call(cmd: List[str], log_path: str, threads: int) -> int:
         return subprocess.call(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
-def final_checkpoint(work_dir: str) -> Optional[str]:
-    """The complete checkpoint ``last_checkpoint`` names, else None (tested as it is: the
-    study trains to the end, so no fallback to an older checkpoint)."""
-    from colorizer.engine.checkpoint_directory import CheckpointDirectory
-    return CheckpointDirectory(work_dir).read_pointer()[0]
-
-
-def execute(run: Run, args, with_fid: bool) -> dict:
-    """Train and test one run (or reuse its finished results); return its record."""
+def execute(run: Run, args) -> dict:
+    """Train one run (or reuse its finished results); return its record."""
     if osp.isfile(run.results_path) and not args.rerun:
+        return load_run(run)
+    finished = None if args.rerun else collect_run(run, args)
+    if finished is not None:  # trained, then the study stopped before writing results.json
+        with open(run.results_path, 'w') as f:
+            json.dump(finished, f, indent=1)
         return load_run(run)
     if args.report_only:
         return dict(run=run.name, status='missing')
-    shutil.rmtree(run.work_dir, ignore_errors=True)  # no stale logs or cosines of a dead run
+    shutil.rmtree(run.work_dir, ignore_errors=True)  # no stale logs of a dead run
     os.makedirs(run.work_dir)
-    config = write_config(run, args, with_fid)
+    config = write_config(run, args)
     log = osp.join(run.work_dir, 'study.log')
     print(f'[{time.strftime("%H:%M:%S")}] start {run.name}', flush=True)
     start = time.time()
     code = call([sys.executable, 'tools/train.py', config, '--work-dir', run.work_dir],
                 log, args.threads)
     train_seconds = time.time() - start
-    checkpoint = final_checkpoint(run.work_dir)
-    if code or checkpoint is None:
+    record = collect_run(run, args)
+    if code or record is None:
         print(f'  {run.name}: training failed ({code}), see {log}', flush=True)
         return dict(run=run.name, status='failed', log=log)
-    code = call([sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
-                 osp.join(run.work_dir, 'test'), '--out', run.results_path], log, args.threads)
-    if code:
-        print(f'  {run.name}: test failed ({code}), see {log}', flush=True)
-        return dict(run=run.name, status='failed', log=log)
-    with open(osp.join(run.work_dir, 'timing.json'), 'w') as f:
-        json.dump(dict(train_seconds=train_seconds, iters=args.iters, threads=args.threads), f)
-    print(f'[{time.strftime("%H:%M:%S")}] done {run.name}: train {train_seconds:.0f} s',
-          flush=True)
+    record.update(train_seconds=train_seconds, threads=args.threads)
+    with open(run.results_path, 'w') as f:
+        json.dump(record, f, indent=1)
+    print(f'[{time.strftime("%H:%M:%S")}] done {run.name}: {train_seconds:.0f} s', flush=True)
     return load_run(run)
-
-
-def final_loss(work_dir: str, key: str = 'loss_rec', tail: float = 0.1) -> Optional[float]:
-    """Mean of ``key`` over the last ``tail`` of the logged training iterations."""
-    values = []
-    for path in sorted(glob_scalars(work_dir)):
-        with open(path) as f:
-            for line in f:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if key in record:
-                    values.append(float(record[key]))
-    if not values:
-        return None
-    return float(np.mean(values[-max(1, int(len(values) * tail)):]))
 
 
 def glob_scalars(work_dir: str) -> List[str]:
     """The training logs of a run (one per timestamp folder)."""
-    return glob.glob(osp.join(work_dir, '2*', 'vis_data', 'scalars.json'))
+    return sorted(glob.glob(osp.join(work_dir, '2*', 'vis_data', 'scalars.json')))
+
+
+def read_jsonl(path: str) -> List[dict]:
+    records = []
+    with open(path) as f:
+        for line in f:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a kill
+    return records
+
+
+def collect_run(run: Run, args) -> Optional[dict]:
+    """The validations, training diagnostics and iteration times of a finished training.
+
+    Returns None unless the log holds a validation at the last iteration.
+    """
+    if not osp.isdir(run.work_dir):
+        return None
+    vals, times, losses = [], [], []
+    for path in glob_scalars(run.work_dir):
+        for record in read_jsonl(path):
+            if 'random_ref/delta_e' in record:
+                vals.append({k: v for k, v in record.items()
+                             if k == 'step' or k.startswith('random_ref/')})
+            elif 'loss_rec' in record:
+                times.append(record.get('time'))
+                losses.append(record['loss_rec'])
+    if not vals or vals[-1].get('step') != args.iters:
+        return None
+    diag_path = osp.join(run.work_dir, 'correspondence.jsonl')
+    diagnostics = read_jsonl(diag_path) if osp.isfile(diag_path) else []
+    times = [t for t in times if t is not None]
+    return dict(run=run.name, arm=run.arm.key, seed=run.seed, iters=args.iters,
+                interval=args.interval, last=args.last, diag_interval=args.diag_interval,
+                batch_size=args.batch_size, validations=vals, diagnostics=diagnostics,
+                iter_time=float(np.median(times)) if times else None,
+                loss_rec=float(np.mean(losses[-max(1, len(losses) // 10):])) if losses else None)
 
 
 def load_run(run: Run) -> dict:
-    """A finished run's metrics, final L_rec, timing and last gradient-cosine period."""
+    """A finished run's record with its score: the mean of its last validations."""
     with open(run.results_path) as f:
-        results = json.load(f)
-    timing_path = osp.join(run.work_dir, 'timing.json')
-    timing = {}
-    if osp.isfile(timing_path):
-        with open(timing_path) as f:
-            timing = json.load(f)
-    metrics = {m.name: results.get(f'random_ref/{m.name}') for m in METRICS}
-    record = dict(run=run.name, status='done', method=run.method.key, seed=run.seed,
-                  metrics={k: v for k, v in metrics.items() if v is not None},
-                  loss_rec=final_loss(run.work_dir), **timing)
+        record = json.load(f)
+    last = record['validations'][-record['last']:]
+    record['score'] = {m.name: float(np.mean([v[f'random_ref/{m.name}'] for v in last]))
+                       for m in METRICS if all(f'random_ref/{m.name}' in v for v in last)}
+    record['scored_iters'] = [v['step'] for v in last]
+    seconds = [d['seconds'] for d in record['diagnostics'] if 'seconds' in d]
+    if seconds and record.get('iter_time'):
+        # the probe's cost spread over the iterations between two probes
+        record['diag_overhead'] = float(np.median(seconds)) / (
+            record['diag_interval'] * record['iter_time'])
     summary = osp.join(run.work_dir, 'gradient_cosine', 'summary.json')
     if osp.isfile(summary):
         with open(summary) as f:
             record['gradient_cosine'] = cosine_shares(json.load(f))
+    record['status'] = 'done'
     return record
 
 
@@ -343,45 +437,65 @@ def cosine_shares(summary: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- aggregation
-def mean_std(values: Sequence[float]) -> dict:
-    """Mean and sample standard deviation (0 for one value)."""
-    arr = np.asarray([v for v in values if v is not None], dtype=float)
+def mean_std(values: Sequence[Optional[float]]) -> dict:
+    """Mean and sample standard deviation (0 for one value); None and NaN are left out."""
+    arr = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     if arr.size == 0:
         return dict(mean=None, std=None, n=0)
     std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
     return dict(mean=float(arr.mean()), std=std, n=int(arr.size))
 
 
-def aggregate(records: List[dict], methods: List[str]) -> Dict[str, dict]:
-    """method -> metric -> mean/std/n over the finished seeds."""
+def aggregate(records: List[dict], arms: List[Arm]) -> Dict[str, dict]:
+    """arm -> metric -> mean/std/n of the runs' scores over the finished seeds."""
     table = {}
-    for key in methods:
-        done = [r for r in records if r.get('method') == key and r['status'] == 'done']
-        row = {m.name: mean_std([r['metrics'].get(m.name) for r in done]) for m in METRICS}
-        row['loss_rec'] = mean_std([r.get('loss_rec') for r in done])
-        row['train_seconds'] = mean_std([r.get('train_seconds') for r in done])
+    for arm in arms:
+        done = [r for r in records if r.get('arm') == arm.key and r['status'] == 'done']
+        row = {m.name: mean_std([r['score'].get(m.name) for r in done]) for m in METRICS}
+        for key in ('loss_rec', 'train_seconds', 'iter_time', 'diag_overhead'):
+            row[key] = mean_std([r.get(key) for r in done])
         row['seeds'] = sorted(r['seed'] for r in done)
-        table[key] = row
+        table[arm.key] = row
     return table
 
 
-def cosine_rows(records: List[dict], methods: List[str]) -> List[dict]:
-    """Gradient-cosine shares of the paper's pairs, mean/std over seeds, per method and per."""
+def paired(records: List[dict], arms: List[Arm]) -> List[dict]:
+    """For each pair (A, B) of :data:`PAIRS` with both arms run: per-seed differences A - B."""
+    keys = {a.key for a in arms}
+    by_run = {(r['arm'], r['seed']): r for r in records if r['status'] == 'done'}
     rows = []
-    for key in methods:
+    for a, b in PAIRS:
+        if a not in keys or b not in keys:
+            continue
+        seeds = sorted(s for (k, s) in by_run if k == a and (b, s) in by_run)
+        if not seeds:
+            continue
+        row = dict(a=a, b=b, seeds=seeds)
+        for name in ('delta_e', 'corr/region_mass'):
+            diffs = [by_run[(a, s)]['score'][name] - by_run[(b, s)]['score'][name]
+                     for s in seeds]
+            row[name] = dict(diffs=diffs, **mean_std(diffs))
+        rows.append(row)
+    return rows
+
+
+def cosine_rows(records: List[dict], arms: List[Arm]) -> List[dict]:
+    """Gradient-cosine shares of the paper's pairs, mean/std over seeds, per arm and per."""
+    rows = []
+    for arm in arms:
         done = [r['gradient_cosine'] for r in records
-                if r.get('method') == key and r.get('gradient_cosine')]
+                if r.get('arm') == arm.key and r.get('gradient_cosine')]
         if not done:
             continue
         for module, pairs in done[0].items():
-            for pair in [p for p in METHODS[key].cosine_pairs if p in pairs] or list(pairs):
+            for pair in [p for p in arm.method.cosine_pairs if p in pairs] or list(pairs):
                 for per in ('pixel', 'instance'):
                     runs = [d[module][pair][per] for d in done
                             if per in d.get(module, {}).get(pair, {})]
                     if not runs:
                         continue
                     rows.append(dict(
-                        method=key, module=module, pair=pair, per=per, label=runs[0]['label'],
+                        arm=arm.key, module=module, pair=pair, per=per, label=runs[0]['label'],
                         first_iter=runs[0]['first_iter'], last_iter=runs[0]['last_iter'],
                         **{stat: mean_std([r[stat] for r in runs])
                            for stat in ('negative_first', 'negative_last', 'above_last')}))
@@ -389,96 +503,130 @@ def cosine_rows(records: List[dict], methods: List[str]) -> List[dict]:
 
 
 # --------------------------------------------------------------------------- writing
-def fmt(stats: dict, digits: int, scale: float = 1.0) -> str:
+def fmt(stats: dict, digits: int, scale: float = 1.0, sign: bool = False) -> str:
     if not stats or stats.get('mean') is None:
         return '–'
-    text = f'{scale * stats["mean"]:.{digits}f}'
+    text = f'{scale * stats["mean"]:{"+" if sign else ""}.{digits}f}'
     return text + (f' ± {scale * stats["std"]:.{digits}f}' if stats['n'] > 1 else '')
 
 
-def shown_metrics(table: Dict[str, dict]) -> List[Metric]:
-    return [m for m in METRICS if any(row[m.name]['n'] for row in table.values())]
-
-
-def metrics_markdown(table: Dict[str, dict]) -> List[str]:
-    metrics = shown_metrics(table)
-    header = (['method', 'seeds'] + [m.header for m in metrics]
-              + ['final L_rec (train)', 'train s/run'])
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    best = {m.name: best_method(table, m) for m in metrics}
-    for key, row in table.items():
-        cells = [METHODS[key].label, ','.join(map(str, row['seeds'])) or 'none']
-        for m in metrics:
-            text = fmt(row[m.name], m.digits)
-            cells.append(f'**{text}**' if best[m.name] == key else text)
-        cells += [fmt(row['loss_rec'], 2), fmt(row['train_seconds'], 0)]
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return lines
-
-
-def per_seed_markdown(records: List[dict], methods: List[str], seeds: List[int]) -> List[str]:
-    """ΔE and region accuracy of every run: whether a gap between means holds seed by seed."""
-    header = (['method'] + [f'ΔE seed {s}' for s in seeds]
-              + [f'region acc. seed {s}' for s in seeds])
-    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    by_run = {(r['method'], r['seed']): r for r in records if r['status'] == 'done'}
-    for key in methods:
-        cells = [METHODS[key].label]
-        for name, digits in (('delta_e', 2), ('region_accuracy', 3)):
-            for seed in seeds:
-                value = by_run.get((key, seed), {}).get('metrics', {}).get(name)
-                cells.append('–' if value is None else f'{value:.{digits}f}')
-        lines.append('| ' + ' | '.join(cells) + ' |')
-    return lines
-
-
-def best_method(table: Dict[str, dict], metric: Metric) -> Optional[str]:
+def best_arm(table: Dict[str, dict], metric: Metric, skip=('oracle', )) -> Optional[str]:
+    """The best arm by mean, controls excepted (the oracle reads the ground truth)."""
+    if metric.higher_is_better is None:
+        return None
     scored = {k: r[metric.name]['mean'] for k, r in table.items()
-              if r[metric.name]['mean'] is not None}
+              if r[metric.name]['mean'] is not None and k.split('@')[0] not in skip}
     if not scored:
         return None
     pick = max if metric.higher_is_better else min
     return pick(scored, key=scored.get)
 
 
-def cosine_markdown(rows: List[dict]) -> List[str]:
-    header = ['method', 'pair', 'per', 'share < 0 (first period)', 'share < 0 (last period)',
-              'share > 0.935 (last period)', 'paper, epoch 40 (< 0 / > 0.935)']
+def table_markdown(table: Dict[str, dict], arms: List[Arm], metrics: List[Metric],
+                   extra: bool) -> List[str]:
+    metrics = [m for m in metrics if any(row[m.name]['n'] for row in table.values())]
+    header = ['arm', 'seeds'] + [m.header for m in metrics]
+    if extra:
+        header += ['final L_rec (train)', 's / iter', 'train s/run']
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-    for row in rows:
-        paper = '–'
-        if row['method'] == 'scft' and row['pair'] in PAPER_SCFT_SHARES:
-            paper = ' / '.join('–' if v is None else f'{100 * v:.2f}%'
-                               for v in PAPER_SCFT_SHARES[row['pair']])
-        lines.append('| ' + ' | '.join([
-            METHODS[row['method']].label, row['label'].replace('|', '\\|'), row['per'],
-            f'{fmt(row["negative_first"], 1, 100)}% (iter {row["first_iter"]})',
-            f'{fmt(row["negative_last"], 1, 100)}% (iter {row["last_iter"]})',
-            f'{fmt(row["above_last"], 1, 100)}%', paper]) + ' |')
+    best = {m.name: best_arm(table, m) for m in metrics}
+    for arm in arms:
+        row = table[arm.key]
+        cells = [arm.label, ','.join(map(str, row['seeds'])) or 'none']
+        for m in metrics:
+            text = fmt(row[m.name], m.digits)
+            cells.append(f'**{text}**' if best[m.name] == arm.key else text)
+        if extra:
+            cells += [fmt(row['loss_rec'], 2), fmt(row['iter_time'], 3),
+                      fmt(row['train_seconds'], 0)]
+        lines.append('| ' + ' | '.join(cells) + ' |')
     return lines
 
 
-def write_data(records: List[dict], table: Dict[str, dict], cos_rows: List[dict], args) -> None:
-    """results.json (everything) and results.csv (one row per method) in the assets folder."""
+def per_run_markdown(records: List[dict], arms: List[Arm], seeds: List[int]) -> List[str]:
+    """ΔE (mean of the last validations) and its spread over them, for every run."""
+    header = ['arm'] + [f'ΔE seed {s}' for s in seeds] + [f'region mass seed {s}'
+                                                          for s in seeds]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    by_run = {(r['arm'], r['seed']): r for r in records if r['status'] == 'done'}
+    for arm in arms:
+        cells = [arm.label]
+        for name, digits in (('delta_e', 2), ('corr/region_mass', 3)):
+            for seed in seeds:
+                run = by_run.get((arm.key, seed))
+                if run is None or name not in run['score']:
+                    cells.append('–')
+                    continue
+                last = [v[f'random_ref/{name}'] for v in run['validations'][-run['last']:]]
+                cells.append(f'{np.mean(last):.{digits}f} ({min(last):.{digits}f}–'
+                             f'{max(last):.{digits}f})')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
+
+
+def paired_markdown(rows: List[dict], labels: Dict[str, str]) -> List[str]:
+    header = ['A', 'B', 'seeds', 'ΔE(A) − ΔE(B) per seed', 'mean ± std', 'A better (lower ΔE)',
+              'region mass A − B, mean ± std']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for row in rows:
+        diffs = row['delta_e']['diffs']
+        lines.append('| ' + ' | '.join([
+            labels[row['a']], labels[row['b']], ','.join(map(str, row['seeds'])),
+            ', '.join(f'{d:+.2f}' for d in diffs), fmt(row['delta_e'], 2, sign=True),
+            f'{sum(d < 0 for d in diffs)} of {len(diffs)}',
+            fmt(row['corr/region_mass'], 3, sign=True)]) + ' |')
+    return lines
+
+
+def cosine_markdown(rows: List[dict], labels: Dict[str, str]) -> List[str]:
+    header = ['arm', 'pair', 'per', 'share < 0 (first period)', 'share < 0 (last period)',
+              'share > 0.935 (last period)']
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    for row in rows:
+        lines.append('| ' + ' | '.join([
+            labels[row['arm']], row['label'].replace('|', '\\|'), row['per'],
+            f'{fmt(row["negative_first"], 1, 100)}% (iter {row["first_iter"]})',
+            f'{fmt(row["negative_last"], 1, 100)}% (iter {row["last_iter"]})',
+            f'{fmt(row["above_last"], 1, 100)}%']) + ' |')
+    return lines
+
+
+def initial_map_markdown(path: str) -> List[str]:
+    """The table of ``initial_map.py``'s JSON, when the file exists."""
+    if not osp.isfile(path):
+        return []
+    tool = load_tool('initial_map')
+    with open(path) as f:
+        return tool.markdown(json.load(f))
+
+
+def write_data(records: List[dict], table: Dict[str, dict], pairs: List[dict],
+               cos_rows: List[dict], args) -> None:
+    """results.json (everything but the per-iteration logs) and results.csv (one row per arm)."""
     os.makedirs(args.assets, exist_ok=True)
+    slim = [{k: v for k, v in r.items() if k not in ('diagnostics', )} for r in records]
     with open(osp.join(args.assets, 'results.json'), 'w') as f:
-        json.dump(dict(settings=settings(args), methods=table, gradient_cosine=cos_rows,
-                       runs=records), f, indent=1)
+        json.dump(dict(settings=settings(args), arms=table, paired=pairs,
+                       gradient_cosine=cos_rows, runs=slim), f, indent=1)
     with open(osp.join(args.assets, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
-        names = [m.name for m in METRICS] + ['loss_rec', 'train_seconds']
-        writer.writerow(['method', 'label', 'seeds'] + [f'{n}_{s}' for n in names
-                                                        for s in ('mean', 'std')])
-        for key, row in table.items():
-            writer.writerow([key, METHODS[key].label, ' '.join(map(str, row['seeds']))]
+        names = [m.name for m in METRICS] + ['loss_rec', 'iter_time', 'train_seconds',
+                                             'diag_overhead']
+        writer.writerow(['arm', 'label', 'seeds'] + [f'{n}_{s}' for n in names
+                                                     for s in ('mean', 'std')])
+        for arm in args.arms:
+            row = table[arm.key]
+            writer.writerow([arm.key, arm.label, ' '.join(map(str, row['seeds']))]
                             + [row[n][s] for n in names for s in ('mean', 'std')])
 
 
 def settings(args) -> dict:
-    return dict(iters=args.iters, seeds=args.seeds, methods=args.methods, quick=args.quick,
-                img_size=32 if args.quick else 64, batch_size=4 if args.quick else 16,
-                base_channels=2 if args.quick else 4, cosine_interval=args.cosine_interval,
-                jobs=args.jobs, threads=args.threads)
+    return dict(iters=args.iters, interval=args.interval, last=args.last,
+                diag_interval=args.diag_interval, seeds=args.seeds,
+                arms=[dict(key=a.key, method=a.method.key, lr=a.lr) for a in args.arms],
+                quick=args.quick, img_size=32 if args.quick else 64,
+                batch_size=args.batch_size, base_channels=2 if args.quick else 4,
+                cosine_interval=args.cosine_interval, jobs=args.jobs, threads=args.threads)
 
 
 # --------------------------------------------------------------------------- figures
@@ -491,23 +639,28 @@ def load_tool(name: str):
     return module
 
 
-def metrics_figure(table: Dict[str, dict], out: str) -> Optional[str]:
-    """ΔE and region accuracy per method: mean (dot) ± std over seeds (bar)."""
-    keys = [k for k, r in table.items() if r['delta_e']['n']]
-    if not keys:
+def scores_figure(table: Dict[str, dict], arms: List[Arm], out: str) -> Optional[str]:
+    """ΔE and validation region mass per arm: mean (dot) ± std over seeds (bar)."""
+    arms = [a for a in arms if table[a.key]['delta_e']['n']]
+    if not arms:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    colors = ['tab:green' if k.startswith('sga') else 'tab:blue' if k.startswith('scft')
-              else 'tab:gray' for k in keys]
-    for ax, name, title in zip(axes, ('delta_e', 'region_accuracy'),
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = ['tab:green' if a.method.key == 'sga' else 'tab:blue' if a.method.key == 'scft'
+              else 'tab:purple' if a.method.key == 'line_art_sga' else 'tab:gray' for a in arms]
+    for ax, name, title in zip(axes, ('delta_e', 'corr/region_mass'),
                                ('region colour error ΔE (lower is better)',
-                                'region accuracy (higher is better)')):
-        for i, (key, color) in enumerate(zip(keys, colors)):
-            stats = table[key][name]
+                                'same-region attention mass (dashes: chance)')):
+        for i, (arm, color) in enumerate(zip(arms, colors)):
+            stats = table[arm.key][name]
+            if stats['mean'] is None:
+                continue
             ax.errorbar(i, stats['mean'], yerr=stats['std'], fmt='o', color=color, capsize=4)
-        ax.set_xticks(range(len(keys)))
-        ax.set_xlim(-0.5, len(keys) - 0.5)
-        ax.set_xticklabels([METHODS[k].label for k in keys], rotation=35, ha='right', fontsize=7)
+            if name == 'corr/region_mass' and table[arm.key]['corr/region_chance']['mean']:
+                chance = table[arm.key]['corr/region_chance']['mean']
+                ax.plot([i - 0.3, i + 0.3], [chance, chance], '--', color='k', lw=1)
+        ax.set_xticks(range(len(arms)))
+        ax.set_xlim(-0.5, len(arms) - 0.5)
+        ax.set_xticklabels([a.label for a in arms], rotation=35, ha='right', fontsize=7)
         ax.set_title(title, fontsize=9)
         ax.grid(axis='y', alpha=0.3)
     fig.tight_layout()
@@ -516,15 +669,31 @@ def metrics_figure(table: Dict[str, dict], out: str) -> Optional[str]:
     return out
 
 
+def curves_figure(runs: List[Run], args) -> Optional[str]:
+    """Diagnostics over training beside the ΔE curve (``plot_correspondence.py``)."""
+    groups = {}
+    for run in runs:
+        if osp.isfile(osp.join(run.work_dir, 'correspondence.jsonl')):
+            groups.setdefault(run.arm.label, []).append(run.work_dir)
+    if not groups:
+        return None
+    out = osp.join(args.assets, 'correspondence_curves.png')
+    argv = ['--out', out]
+    for label, dirs in groups.items():
+        argv += ['--run', label, *dirs]
+    load_tool('plot_correspondence').main(argv)
+    return out
+
+
 def cosine_figures(runs: List[Run], args) -> List[str]:
-    """Histograms and share curves (pixel cosines, paper pairs) of the first seed's run."""
+    """Histograms and share curves (pixel cosines, paper pairs) of the first seed's runs."""
     tool = load_tool('plot_gradient_cosine')
     written = []
     for run in runs:
         if not osp.isfile(osp.join(run.work_dir, 'gradient_cosine', 'summary.json')):
             continue
-        pairs = [p for p in run.method.cosine_pairs if p in pairs_of(run)]
-        argv = [run.work_dir, '--out', osp.join(args.assets, run.method.key), '--per', 'pixel']
+        argv = [run.work_dir, '--out', osp.join(args.assets, run.arm.key), '--per', 'pixel']
+        pairs = [p for p in run.arm.method.cosine_pairs if p in pairs_of(run)]
         written += tool.main(argv + (['--pairs', *pairs] if pairs else []))
     return written
 
@@ -536,57 +705,76 @@ def pairs_of(run: Run) -> List[str]:
             for p in entry['pairs']]
 
 
-def loss_figure(runs: List[Run], args) -> Optional[str]:
-    """L_rec of SGA vs SCFT over training (Fig. 13), every finished seed."""
-    runs = [r for r in runs if r.method.key in ('sga', 'scft') and glob_scalars(r.work_dir)]
-    if not runs:
-        return None
-    out = osp.join(args.assets, 'loss_rec_sga_vs_scft.png')
-    load_tool('plot_losses').main(
-        [r.work_dir for r in runs] + ['--out', out, '--keys', 'loss_rec', '--smooth', '5',
-                                      '--labels'] + [f'{r.method.label} seed {r.seed}'
-                                                     for r in runs])
-    return out
-
-
 # --------------------------------------------------------------------------- report
-def report_section(table, cos_rows, figures: List[str], records, args, with_fid) -> str:
+def report_section(table, pairs, cos_rows, figures: List[str], records, args) -> str:
     rel = (lambda p: osp.relpath(p, osp.dirname(osp.abspath(args.out))))
+    labels = {a.key: a.label for a in args.arms}
     done = [r['run'] for r in records if r['status'] == 'done']
     missing = [r['run'] for r in records if r['status'] != 'done']
     s = settings(args)
+    overhead = mean_std([r.get('diag_overhead') for r in records if r['status'] == 'done'])
+    first = min((r['scored_iters'][0] for r in records if r['status'] == 'done'), default=None)
     lines = [
         BEGIN,
         '## Study results (generated by `tools/analysis_tools/run_study.py`)',
         '',
         f'Scale: SyntheticToonDataset (2000 training images), {s["img_size"]} px, batch '
         f'{s["batch_size"]}, {args.iters} iterations per run, generator base width '
-        f'{s["base_channels"]} (the demo model), L1 + LSGAN losses, identical hyper-parameters '
-        f'for every method; seeds {", ".join(map(str, args.seeds))}. Final checkpoint of each '
-        'run evaluated by `tools/test.py` on the test split (64 images of other characters), '
-        'random-reference protocol; ΔE is CIE76 to the oracle rendering. '
-        + ('FID computed with pytorch-fid\'s Inception weights.' if with_fid else
-           'FID was not computed: pytorch-fid\'s Inception weights file is not on this machine.'),
+        f'{s["base_channels"]} (the demo model: C = {30 * s["base_channels"]} channels, '
+        f'N = {(s["img_size"] // 8) ** 2} tokens), L1 + LSGAN losses, Adam β = (0.5, 0.999), '
+        'discriminator LR twice the generator\'s, everything but the attention module and the LR '
+        f'identical; seeds {", ".join(map(str, args.seeds))}. A checkpoint and a validation every '
+        f'{args.interval} iterations on the validation split (64 other characters, '
+        'random-reference protocol; ΔE is CIE76 to the oracle rendering); each run scores the '
+        f'mean of its last {args.last} validations (iterations {first}–{args.iters}); no '
+        'checkpoint is selected. Correspondence diagnostics: `CorrespondenceMetric` at every '
+        f'validation, `CorrespondenceHook` every {args.diag_interval} iterations on the '
+        'training batch (TPS-warped references). FID is not part of this study: it needs '
+        'thousands of images to be stable and measures realism, not whether the colours came '
+        'from the right reference region, which is what ΔE and the diagnostics measure.',
         '',
         f'Finished runs: {len(done)} of {len(records)}'
         + (f' (not finished: {", ".join(missing)})' if missing else '') + '.',
         '',
-        '### Colourisation metrics (mean ± std over seeds; best in bold)',
+        '### Colourisation (mean ± std over seeds of the runs\' scores; best non-oracle arm in '
+        'bold)',
         '',
-        *metrics_markdown(table),
+        *table_markdown(table, args.arms, SCORE_METRICS, extra=True),
         '',
-        'SSIM: windowed (Gaussian σ = 1.5, 11×11); SSIM (global): the authors\' single-window '
-        'grayscale SSIM, the one the paper\'s tables use. L_rec: mean of the last 10% of the '
-        'logged training iterations (weighted L1, weight 30).',
+        'SSIM: windowed (Gaussian σ = 1.5, 11×11). L_rec: mean of the last 10% of the logged '
+        'training iterations (weighted L1, weight 30). s / iter: median logged iteration time.',
+        '',
+        '### Correspondence diagnostics at validation (random references; same scoring)',
+        '',
+        *table_markdown(table, args.arms, DIAG_METRICS, extra=False),
+        '',
+        'Statistics of the row-normalised cross map (each sketch token\'s distribution over '
+        'the reference tokens): region mass = share on reference tokens of the sketch '
+        'token\'s own region (token labels by majority), region chance = the same for a '
+        'uniform map; diagonal mass = mass on the same token when the reference is the sketch\'s '
+        'own colour image (chance 1/N); Spearman = rank correlation between the mass a '
+        'reference token receives and its feature norm.',
         '',
     ]
     if len(args.seeds) > 1:
-        lines += ['Per seed (test split):', '',
-                  *per_seed_markdown(records, args.methods, args.seeds), '']
+        lines += [f'Every run (mean of its last {args.last} validations, and their range):', '',
+                  *per_run_markdown(records, args.arms, args.seeds), '']
+    if pairs:
+        lines += ['### Paired comparisons (same seed, same data order and initial '
+                  'weights of the shared parts)', '', *paired_markdown(pairs, labels), '']
+    if overhead['n']:
+        lines += [f'Diagnostics cost: one `CorrespondenceHook` probe (two generator forwards '
+                  f'without gradient on the training batch) every {args.diag_interval} '
+                  f'iterations adds {fmt(overhead, 2, 100)}% to the training time '
+                  f'(probe seconds / ({args.diag_interval} × median iteration time), over the '
+                  f'{overhead["n"]} runs).', '']
+    init = initial_map_markdown(osp.join(args.assets, 'initial_map.json'))
+    if init:
+        lines += ['### The map at initialisation', '', *init, '']
     if cos_rows:
         lines += ['### Gradient cosine (GradientCosineHook, every '
                   f'{args.cosine_interval}th iteration; mean ± std over seeds)', '',
-                  *cosine_markdown(cos_rows), '']
+                  *cosine_markdown(cos_rows, labels), '']
     for path in figures:
         lines += [f'![{osp.splitext(osp.basename(path))[0]}]({rel(path)})', '']
     lines.append(END)
@@ -609,27 +797,29 @@ def write_markdown(section: str, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     args.work_root = osp.abspath(args.work_root)
-    with_fid = fid_available()
-    # Seed-major order: whole seeds finish first if the study is stopped early.
-    runs = [Run(METHODS[key], seed, osp.join(args.work_root, key, f'seed{seed}'))
-            for seed in args.seeds for key in args.methods]
+    order = ([(arm, seed) for seed in args.seeds for arm in args.arms] if args.order == 'seed'
+             else [(arm, seed) for arm in args.arms for seed in args.seeds])
+    runs = [Run(arm, seed, osp.join(args.work_root, arm.key.replace('@', '_lr'), f'seed{seed}'))
+            for arm, seed in order]
     start = time.time()
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        records = list(pool.map(lambda run: execute(run, args, with_fid), runs))
+        records = list(pool.map(lambda run: execute(run, args), runs))
     for record, run in zip(records, runs):
-        record.setdefault('method', run.method.key)
+        record.setdefault('arm', run.arm.key)
         record.setdefault('seed', run.seed)
-    table = aggregate(records, args.methods)
-    cos_rows = cosine_rows(records, args.methods)
-    write_data(records, table, cos_rows, args)
-    first_seed = [r for r in runs if r.seed == args.seeds[0]]
-    figures = [f for f in [metrics_figure(table, osp.join(args.assets, 'metrics.png'))] if f]
-    figures += cosine_figures(first_seed, args)
-    figures += [f for f in [loss_figure(runs, args)] if f]
-    write_markdown(report_section(table, cos_rows, figures, records, args, with_fid), args.out)
-    print(f'study: {sum(r["status"] == "done" for r in records)}/{len(records)} runs finished '
+    table = aggregate(records, args.arms)
+    pairs = paired(records, args.arms)
+    cos_rows = cosine_rows(records, args.arms)
+    write_data(records, table, pairs, cos_rows, args)
+    figures = [f for f in [scores_figure(table, args.arms,
+                                         osp.join(args.assets, 'scores.png'))] if f]
+    finished = [run for run, rec in zip(runs, records) if rec['status'] == 'done']
+    figures += [f for f in [curves_figure(finished, args)] if f]
+    figures += cosine_figures([r for r in finished if r.seed == args.seeds[0]], args)
+    write_markdown(report_section(table, pairs, cos_rows, figures, records, args), args.out)
+    print(f'study: {len(finished)}/{len(records)} runs finished '
           f'({time.time() - start:.0f} s); wrote {args.out} and {args.assets}/')
-    return 0 if all(r['status'] == 'done' for r in records) else 1
+    return 0 if len(finished) == len(records) else 1
 
 
 if __name__ == '__main__':

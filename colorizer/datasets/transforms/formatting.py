@@ -30,8 +30,9 @@ class PackColorizationInputs(BaseTransform):
     """Pack into ``{'inputs': {'sketch', 'reference'}, 'data_samples': ColorizationDataSample}``.
 
     ``inputs['sketch']`` is a uint8 tensor (1, H, W), ``inputs['reference']`` (3, H', W'); the
-    data sample holds ``target`` (3, H, W) and, when present, ``oracle`` (3, H, W) and ``labels``
-    (H, W) int64. ``target`` falls back to ``img`` for pipelines without colour jitter.
+    data sample holds ``target`` (3, H, W) and, when present, ``oracle`` (3, H, W), ``labels``
+    (H, W) int64 and ``reference_labels`` (H', W') int64 (the reference's region ids).
+    ``target`` falls back to ``img`` for pipelines without colour jitter.
 
     Metainfo: ``sketch_path`` (the colour image the sketch was drawn from, or the precomputed
     sketch file when there is one), ``reference_path`` (the reference's colour image: the same
@@ -40,7 +41,7 @@ class PackColorizationInputs(BaseTransform):
     plus ``img_path``, ``ori_shape`` and ``xdog_sigma`` when known.
 
     Required keys: ``sketch``, ``reference``, ``target`` or ``img``.
-    Optional keys: ``oracle``, ``labels`` and the metainfo keys.
+    Optional keys: ``oracle``, ``labels``, ``reference_labels`` and the metainfo keys.
 
     Args:
         meta_keys: Keys copied into the data sample's metainfo when present.
@@ -55,8 +56,10 @@ class PackColorizationInputs(BaseTransform):
         sample.target = _image_tensor(target)
         if 'oracle' in results:
             sample.oracle = _image_tensor(results['oracle'])
-        if 'labels' in results:
-            sample.labels = torch.from_numpy(np.ascontiguousarray(results['labels'], np.int64))
+        for key in ('labels', 'reference_labels'):
+            if key in results:
+                sample.set_field(torch.from_numpy(np.ascontiguousarray(results[key], np.int64)),
+                                 key)
         sample.set_metainfo(self._metainfo(results, target.shape[:2]))
         inputs = dict(
             sketch=_image_tensor(results['sketch']), reference=_image_tensor(results['reference']))

@@ -1,6 +1,6 @@
 """Thin-plate-spline warp that makes the training reference from the target."""
 import functools
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -212,7 +212,12 @@ class TPSWarp(BaseTransform):
     A no-op when the dataset already supplied an independent ``reference`` (random-reference
     protocol). Uses ``target`` if present, else ``img`` (pipelines without colour jitter).
 
-    Required keys: ``target`` or ``img``. Added keys: ``reference``.
+    Region labels (``label_keys``): when the sample has pixel labels (``labels``), they are
+    warped with the same map, nearest-neighbour, into the reference's labels
+    (``reference_labels``), so correspondence diagnostics know the reference's regions.
+
+    Required keys: ``target`` or ``img``. Added keys: ``reference``, and ``reference_labels``
+    when ``labels`` is present.
 
     Args:
         strength: Maximum displacement per axis as a fraction of the image size (authors: 0.25).
@@ -224,6 +229,8 @@ class TPSWarp(BaseTransform):
         border_mode: ``'reflect'``, ``'replicate'`` or ``'constant'`` (black).
         src_key: Image to warp (falls back to ``img`` when missing).
         dst_key: Where to write the warped image.
+        label_keys: ``(source, destination)`` of the region labels to warp alongside, or
+            ``None`` to leave labels alone.
     """
 
     def __init__(self,
@@ -234,7 +241,8 @@ class TPSWarp(BaseTransform):
                  min_area: float = 0.2,
                  border_mode: str = 'reflect',
                  src_key: str = 'target',
-                 dst_key: str = 'reference'):
+                 dst_key: str = 'reference',
+                 label_keys: Optional[Tuple[str, str]] = ('labels', 'reference_labels')):
         if border_mode not in _BORDERS:
             raise ValueError(f'border_mode must be one of {sorted(_BORDERS)}, got {border_mode!r}')
         if strength < 0 or num_points < 0:
@@ -247,6 +255,7 @@ class TPSWarp(BaseTransform):
         self.border_mode = border_mode
         self.src_key = src_key
         self.dst_key = dst_key
+        self.label_keys = tuple(label_keys) if label_keys else None
 
     def transform(self, results: dict) -> dict:
         if self.dst_key in results:
@@ -255,11 +264,24 @@ class TPSWarp(BaseTransform):
         rng = sample_rng(results, 'TPSWarp')
         if rng.random() >= self.prob or self.num_points == 0 or self.strength == 0:
             results[self.dst_key] = img.copy()
+            self._warp_labels(results, None)
             return results
         grid = self._unfolded_grid(rng, img.shape[:2])
         results[self.dst_key] = remap_grid(
             img, grid, self.grid_step, border_mode=_BORDERS[self.border_mode])
+        self._warp_labels(results, grid)
         return results
+
+    def _warp_labels(self, results: dict, grid: Optional[np.ndarray]) -> None:
+        # the reference's labels: the same map, nearest (ids must not blend); None: no warp
+        if self.label_keys is None or self.label_keys[0] not in results:
+            return
+        labels = results[self.label_keys[0]]
+        if grid is not None:
+            # cv2.remap takes int32, not int64; region ids are small
+            labels = remap_grid(labels.astype(np.int32), grid, self.grid_step, cv2.INTER_NEAREST,
+                                _BORDERS[self.border_mode])
+        results[self.label_keys[1]] = labels.astype(np.int64)
 
     def _unfolded_grid(self, rng: np.random.Generator, shape: Tuple[int, int]) -> np.ndarray:
         # Two independently moved points can cross and fold the image over itself (mirrored

@@ -4,6 +4,7 @@ Every logged name carries the protocol that produced it (``random_ref/fid``, ``s
 see :mod:`colorizer.evaluation.metrics.base`.
 """
 from .base import ColorizationMetric, InputSizeError, protocol_prefix, sample_fields
+from .correspondence import CorrespondenceMetric
 from .fid import FID, frechet_distance
 from .inception import FID_WEIGHTS_NAME, FIDInception, resolve_inception_weights
 from .psnr import PSNR
@@ -11,7 +12,7 @@ from .region_color_error import RegionColorError
 from .ssim import SSIM, global_ssim, windowed_ssim
 
 __all__ = [
-    'ColorizationMetric', 'FID', 'FIDInception', 'FID_WEIGHTS_NAME', 'InputSizeError', 'PSNR',
-    'RegionColorError', 'SSIM', 'frechet_distance', 'global_ssim', 'protocol_prefix',
-    'resolve_inception_weights', 'sample_fields', 'windowed_ssim'
+    'ColorizationMetric', 'CorrespondenceMetric', 'FID', 'FIDInception', 'FID_WEIGHTS_NAME',
+    'InputSizeError', 'PSNR', 'RegionColorError', 'SSIM', 'frechet_distance', 'global_ssim',
+    'protocol_prefix', 'resolve_inception_weights', 'sample_fields', 'windowed_ssim'
 ]

@@ -6,6 +6,10 @@ from .spade import SPADE, SPADEModulation
 from .cocosnet import CoCosNet
 from .unite import UNITE, sinkhorn_log
 from .cmft import CMFT, cmft_aggregate
+from .given_map import GivenMapSGA
+from .uniform import UniformAttention
+from .oracle import OracleAttention
+from .line_art_sga import LineArtSGA
 
 __all__ = [
     'BaseAttention', 'to_map', 'to_tokens', 'SCFT', 'SGA', 'SGALayer', 'sga_aggregate',
@@ -13,3 +17,4 @@ __all__ = [
 ]
 __all__ += ['SPADE', 'SPADEModulation', 'CoCosNet', 'UNITE', 'sinkhorn_log', 'CMFT',
             'cmft_aggregate']
+__all__ += ['GivenMapSGA', 'UniformAttention', 'OracleAttention', 'LineArtSGA']

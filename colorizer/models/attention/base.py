@@ -5,6 +5,7 @@ here, so SGA, SCFT and the baselines are interchangeable from a config.
 """
 from abc import ABCMeta, abstractmethod
 from functools import partial
+from typing import Tuple
 
 import torch
 from torch import nn
@@ -55,9 +56,24 @@ class BaseAttention(nn.Module, metaclass=ABCMeta):
     gradient (stopped) is not recorded. Capturing changes neither the forward result nor the
     gradients: the graph is the same with capture on and off (see :meth:`_branch`).
 
+    Context: a module that needs more than the two feature maps at forward time names what it
+    needs in :attr:`context_keys`; the generator then calls it with a keyword argument
+    ``context``, a dict with exactly those keys (a value is ``None`` when the batch does not
+    carry it, and the module decides whether that is an error). Modules that declare nothing are
+    called without ``context``, so existing and third-party modules need no change. The keys the
+    generator knows:
+
+    - ``'sketch_labels'``: (B, H, W) int64 region id per sketch pixel (ground-truth data only).
+    - ``'reference_labels'``: (B, H', W') int64 region id per reference pixel.
+    - ``'reference_line_feat'``: (B, C, h', w') the *sketch* encoder's pooled features of the
+      reference's own line art (XDoG of the reference), computed without a graph.
+
     Args:
         channels: C, the number of feature channels of both inputs and of the output.
     """
+
+    #: The context entries :meth:`forward` reads (see the class docstring); empty: none.
+    context_keys: Tuple[str, ...] = ()
 
     def __init__(self, channels: int):
         super().__init__()

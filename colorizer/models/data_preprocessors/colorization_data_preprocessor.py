@@ -32,7 +32,10 @@ class ColorizationDataPreprocessor(BaseDataPreprocessor):
          'data_samples': the same samples, untouched (metrics read their uint8 fields)}
 
     ``target`` is lifted out of the data samples because the losses need it as a batch on the
-    device, while metrics keep reading the exact uint8 values from the samples.
+    device, while metrics keep reading the exact uint8 values from the samples. When every
+    sample carries region labels, they are batched too, as ``inputs['sketch_labels']``
+    (B, H, W) from the samples' ``labels`` and ``inputs['reference_labels']`` (B, H', W'), int64:
+    the generator hands them to fusion modules that ask for them (the oracle-map control).
 
     Args:
         channels_last (bool): Return image batches in ``torch.channels_last`` memory format,
@@ -76,4 +79,11 @@ class ColorizationDataPreprocessor(BaseDataPreprocessor):
         batch = {key: self._batch(inputs[key], key) for key in ('sketch', 'reference')}
         if samples and all('target' in sample for sample in samples):
             batch['target'] = self._batch([sample.target for sample in samples], 'target')
+        for key, field in (('sketch_labels', 'labels'), ('reference_labels', 'reference_labels')):
+            if samples and all(field in sample for sample in samples):
+                labels = [sample.get(field) for sample in samples]
+                shapes = {tuple(label.shape) for label in labels}
+                if len(shapes) != 1:
+                    raise ValueError(f'all `{field}` of a batch must have one shape, got {shapes}')
+                batch[key] = self.cast_data(torch.stack(labels).long())
         return dict(inputs=batch, data_samples=samples)

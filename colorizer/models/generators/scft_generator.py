@@ -8,6 +8,7 @@ from torch import nn
 from colorizer.registry import ATTENTIONS, GENERATORS
 from .decoder import UNetDecoder
 from .encoder import Encoder, ResidualBlock
+from .line_art import XDoGLineArt
 
 
 @GENERATORS.register_module()
@@ -34,6 +35,12 @@ class SCFTGenerator(nn.Module):
         align_corners: of the decoder's bilinear upsampling (True in the authors' code).
         skip_deepest: also skip-connect the deepest sketch features to the decoder (the authors
             do not).
+        line_art_sigma: XDoG σ of the reference's line art, drawn only for fusion modules that
+            ask for ``'reference_line_feat'`` (see ``BaseAttention.context_keys``).
+
+    The generator does not know which fusion module it holds: it passes a ``context`` (region
+    labels, the reference's line-art features) only to modules that declare ``context_keys``,
+    and computes an entry only when a module asks for it.
     """
 
     def __init__(self,
@@ -46,7 +53,8 @@ class SCFTGenerator(nn.Module):
                  num_res_blocks: int = 4,
                  negative_slope: float = 0.2,
                  align_corners: bool = True,
-                 skip_deepest: bool = False):
+                 skip_deepest: bool = False,
+                 line_art_sigma: float = 0.4):
         super().__init__()
         if num_levels < 1:
             raise ValueError(f'num_levels must be >= 1, got {num_levels}')
@@ -63,6 +71,10 @@ class SCFTGenerator(nn.Module):
             self.attention = attention
         else:
             self.attention = ATTENTIONS.build(attention, default_args=dict(channels=channels))
+        self.context_keys = tuple(getattr(self.attention, 'context_keys', ()))
+        # only built when asked for: no buffers in the state dict of other generators
+        self.line_art = (XDoGLineArt(line_art_sigma)
+                         if 'reference_line_feat' in self.context_keys else None)
         self.res_blocks = nn.Sequential(*[ResidualBlock(channels) for _ in range(num_res_blocks)])
         self.decoder = UNetDecoder(2 * channels, self.sketch_encoder.widths, out_channels,
                                    negative_slope, align_corners, skip_deepest)
@@ -78,14 +90,39 @@ class SCFTGenerator(nn.Module):
                 f'{self.size_divisor.bit_length() - 1} stride-2 blocks (num_levels - 1), so H and '
                 f'W must be multiples of 2**(num_levels - 1); resize or pad the input')
 
+    def _context(self, reference: torch.Tensor, sketch_labels: Optional[torch.Tensor],
+                 reference_labels: Optional[torch.Tensor]) -> dict:
+        """The entries of ``self.attention.context_keys``; ``None`` for what is not known."""
+        context = {}
+        for key in self.context_keys:
+            if key == 'sketch_labels':
+                context[key] = sketch_labels
+            elif key == 'reference_labels':
+                context[key] = reference_labels
+            elif key == 'reference_line_feat':
+                # a second look at the reference, as a drawing, through the sketch encoder;
+                # no graph: it only feeds maps computed under stop-gradient
+                with torch.no_grad():
+                    context[key] = self.sketch_encoder(self.line_art(reference))[0]
+            else:
+                raise KeyError(f'{type(self.attention).__name__} asks for context {key!r}; '
+                               f'{type(self).__name__} provides sketch_labels, '
+                               'reference_labels and reference_line_feat')
+        return context
+
     def forward(self, sketch: torch.Tensor, reference: torch.Tensor,
-                return_attention: bool = False):
+                return_attention: bool = False,
+                sketch_labels: Optional[torch.Tensor] = None,
+                reference_labels: Optional[torch.Tensor] = None):
         """Colourise a sketch after a reference.
 
         Args:
             sketch: (B, 1, H, W) in [-1, 1].
             reference: (B, 3, H', W') in [-1, 1]; usually H' = H, W' = W.
             return_attention: also return the fusion module's cross-attention map.
+            sketch_labels: (B, H, W) int64 region ids of the sketch's pixels, when the data has
+                them; read only by fusion modules that ask for them (the oracle control).
+            reference_labels: (B, H', W') int64 region ids of the reference's pixels.
 
         Returns:
             (B, 3, H, W) in [-1, 1], or ``(image, attention)`` with attention
@@ -98,7 +135,10 @@ class SCFTGenerator(nn.Module):
                              f'reference {reference.shape[0]}')
         v_s, feats = self.sketch_encoder(sketch)  # (B, C, h, w), ten block outputs
         v_r, _ = self.reference_encoder(reference)  # (B, C, h', w')
-        fused = self.attention(v_s, v_r, return_attention=return_attention)
+        extra = {}
+        if self.context_keys:
+            extra['context'] = self._context(reference, sketch_labels, reference_labels)
+        fused = self.attention(v_s, v_r, return_attention=return_attention, **extra)
         attention = None
         if return_attention:
             fused, attention = fused

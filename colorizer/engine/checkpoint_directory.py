@@ -65,9 +65,10 @@ class CheckpointDirectory:
             return None, f'{self.pointer_path} is unreadable ({error})'
         if not text:
             return None, f'{self.pointer_path} is empty'
-        for path in (text, osp.join(self.checkpoint_dir, osp.basename(text))):
-            # A relative pointer is relative to the cwd of the run that wrote it; the same
-            # file name in this work dir is the same checkpoint.
+        for path in (osp.join(self.checkpoint_dir, osp.basename(text)), text):
+            # The same file name in this work dir first: a copied or moved work dir keeps the
+            # pointer of the run that wrote it (an absolute path into the original folder,
+            # or one relative to that run's cwd), and must resume from its own files.
             if is_complete(path):
                 return path, ''
         if osp.isfile(text):

@@ -201,3 +201,23 @@ def test_sigkill_at_pointer_write_checkpoint_rename_and_old_checkpoint_delete(tm
     # max_keep_ckpts=1 deleted iter_3.pth; iter_2.pth, whose deletion the kill interrupted,
     # stays (an extra old checkpoint is the price of that kill; none is ever missing).
     assert sorted(p.name for p in work.glob('iter_*.pth')) == ['iter_2.pth', 'iter_4.pth']
+
+
+def test_a_copied_work_dir_resumes_from_its_own_files_and_leaves_the_original_alone(tmp_path):
+    # The newcomer's case: cp -r w1 w2; --work-dir w2 --resume. The pointer and the message hub
+    # of w1's checkpoints name w1's files by absolute path; MMEngine resumed from them and,
+    # at the next best score, deleted w1's best checkpoint.
+    every_2 = ['train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2',
+               'default_hooks.checkpoint.rule=greater',
+               'default_hooks.checkpoint.save_best=random_ref/ssim']  # ssim rises: new bests
+    original, copy = tmp_path / 'w1', tmp_path / 'w2'
+    train(original, 'train_cfg.max_iters=4', *every_2)
+    before = {p.name: p.stat().st_mtime_ns for p in original.iterdir() if p.is_file()}
+    assert any(name.startswith('best_') for name in before)
+    shutil.copytree(original, copy)
+    result = train(copy, 'train_cfg.max_iters=6', *every_2, extra=['--resume'])
+    log = result.stdout + result.stderr
+    assert f'{copy}/iter_4.pth' in log and f'{original}/iter_4.pth' not in log
+    after = {p.name: p.stat().st_mtime_ns for p in original.iterdir() if p.is_file()}
+    assert after == before  # nothing in the original folder deleted or rewritten
+    assert (copy / 'iter_6.pth').is_file()

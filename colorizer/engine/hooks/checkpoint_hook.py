@@ -4,6 +4,9 @@ Registered in colorizer's hook registry under MMEngine's name, so every config w
 ``default_scope = 'colorizer'`` (all of colorizer's) gets it from
 ``default_hooks.checkpoint = dict(type='CheckpointHook', ...)`` without change.
 """
+import os.path as osp
+from typing import Optional
+
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as _MMCheckpointHook
 
@@ -25,10 +28,29 @@ class CheckpointHook(_MMCheckpointHook):
       between the two leaves the old checkpoint in place (no longer counted by
       ``max_keep_ckpts``): one file too many, never one too few.
 
+    - a resumed run deletes only files of its own work dir: the message hub of a checkpoint
+      names the best checkpoint by the path the writing run used, which, in a copied work dir
+      or with ``--work-dir OTHER --resume``, is another folder's file (MMEngine deleted it
+      when a new best was saved).
+
     Best checkpoints (``save_best``) keep MMEngine's content: weights, message hub and meta,
     without optimiser or scheduler state, so ``--resume`` refuses them and says to use
     ``load_from``.
     """
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if getattr(self, 'best_ckpt_path', None):
+            self.best_ckpt_path = self._own_file(self.best_ckpt_path)
+        for key, path in getattr(self, 'best_ckpt_path_dict', {}).items():
+            if path:
+                self.best_ckpt_path_dict[key] = self._own_file(path)
+
+    def _own_file(self, path: str) -> Optional[str]:
+        """``path``'s file name in this run's checkpoint folder if it is there, else ``None``
+        (so MMEngine's save-best logic never deletes a file of another folder)."""
+        local = self.file_backend.join_path(self.out_dir, osp.basename(path))
+        return local if self.file_backend.isfile(local) else None
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []

@@ -25,7 +25,10 @@ for arg in "$@"; do
     esac
 done
 mkdir -p "$OUT"
-PY=${PYTHON:-python}
+# The interpreter colorizer is installed in, as the launch scripts find it (tools/python_env.sh).
+# shellcheck source=../tools/python_env.sh
+source "$ROOT/tools/python_env.sh"
+find_python
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 CUDA_GPUS=$("$PY" -c \
     "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)")

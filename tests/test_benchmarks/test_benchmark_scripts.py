@@ -35,7 +35,9 @@ def _check_record(payload: dict):
 def run_gpu_quick(tmp_path_factory):
     """benchmarks/run_gpu.sh --quick into a temporary folder (CPU parts at smoke-test sizes)."""
     out = tmp_path_factory.mktemp('gpu_records')
-    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    # No PYTHON: the script finds this interpreter as the launch scripts do (its virtual env)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHON'}
+    env.update(VIRTUAL_ENV=sys.prefix, PATH='/usr/bin:/bin', OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', str(ROOT / 'benchmarks' / 'run_gpu.sh'), str(out), '--quick'],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -107,5 +107,7 @@ def test_tracked_work_dirs_readme_alone_is_an_error_not_a_crash(tmp_path):
     tool = load_tool()
     readme = tmp_path / 'README.md'
     readme.write_text('# not json\n')
-    with pytest.raises(FileNotFoundError, match='no run with metrics.*README.md: not a run'):
+    # One line naming why, what to do, and no traceback (SystemExit with the message).
+    with pytest.raises(SystemExit, match=r'error: no run with metrics.*README.md: not a run.*'
+                       r'tools/train.py'):
         tool.main([str(readme)])

@@ -240,7 +240,11 @@ def main(argv=None) -> str:
     args = parse_args(argv)
     ssim_name = SSIM_NAMES[args.ssim]
     skipped: List[str] = []
-    cells = collect(args.work_dirs, ssim_name, args.protocol, skipped)
+    try:
+        cells = collect(args.work_dirs, ssim_name, args.protocol, skipped)
+    except FileNotFoundError as error:  # nothing to tabulate: say why in one line
+        sys.exit(f'error: {error}. Train and test a model first, e.g. python tools/train.py '
+                 'configs/sga/sga_demo.py, then tools/test.py CONFIG CHECKPOINT.')
     rows, columns = table_layout(cells, args.paper)
     lines = table_rows(cells, rows, columns, args.paper, args.format == 'csv')
     notes = [f'Protocol: {args.protocol}-reference (metrics `{args.protocol}_ref/fid`, '

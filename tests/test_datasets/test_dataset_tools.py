@@ -78,6 +78,17 @@ def test_browse_dataset_on_a_folder_config(image_folder, tmp_path):
 
 
 @pytest.mark.filterwarnings('ignore:.*upscaled')
+def test_browse_dataset_takes_the_folder_configs_data_root(image_folder, tmp_path):
+    # configs/sga/sga_folder.py reads data/my_images unless --data-root (or data_root=) reaches
+    # every dataset, as in tools/train.py
+    browse = _load_tool('tools/analysis_tools/browse_dataset.py')
+    config = str(ROOT / 'configs' / 'sga' / 'sga_folder.py')
+    for flag in (['--data-root', str(image_folder)], ['--cfg-options', f'data_root={image_folder}']):
+        written = browse.main([config, '--out', str(tmp_path / flag[0]), '--num', '2', *flag])
+        assert cv2.imread(written[0]) is not None
+
+
+@pytest.mark.filterwarnings('ignore:.*upscaled')
 def test_configs_build(image_folder):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope

@@ -19,6 +19,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
+from colorizer.engine.propagated_options import (apply_propagated_options,
+                                                 split_propagated_options)
 from colorizer.registry import DATASETS
 
 _HEADER = 18  # pixels of the caption bar
@@ -32,6 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--num', type=int, default=16, help='number of samples')
     parser.add_argument('--rows', type=int, default=8, help='samples per PNG')
     parser.add_argument('--tile', type=int, default=128, help='minimum tile size in pixels')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help="the folder of images, as for tools/train.py (same as "
+                        '--cfg-options data_root=DIR)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='override config settings')
     return parser.parse_args(argv)
@@ -98,9 +103,12 @@ def make_grid(rows: List[List[tuple]], meta: List[str]) -> np.ndarray:
 
 def main(argv=None) -> List[str]:
     args = parse_args(argv)
+    # data_root / img_size reach the values the config computed from them, as in the tools
+    propagated, cfg_options = split_propagated_options(args.cfg_options, args.data_root)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    apply_propagated_options(cfg, propagated)
     init_default_scope(cfg.get('default_scope', 'colorizer'))
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -150,7 +150,9 @@ def measure_memory(work: Callable[[], object], device: str) -> float:
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     if _reset_peak_rss():
-        base = _rss_kib('VmRSS')
+        # VmHWM, not VmRSS: the reset set it to the RSS of that instant, and it only grows, so
+        # pages touched between the reset and this read cannot make the growth negative.
+        base = _rss_kib('VmHWM')
         work()
         return (_rss_kib('VmHWM') - base) / 1024
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux

@@ -4,14 +4,39 @@ Registered in colorizer's hook registry under MMEngine's name, so every config w
 ``default_scope = 'colorizer'`` (all of colorizer's) gets it from
 ``default_hooks.checkpoint = dict(type='CheckpointHook', ...)`` without change.
 """
+import logging
 import os.path as osp
 from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as _MMCheckpointHook
+from mmengine.logging import MMLogger
 
 from colorizer.engine.checkpoint_directory import CheckpointDirectory
 from colorizer.registry import HOOKS
+
+
+#: MMEngine's messages when the unused FileClient is built.
+_UNUSED_FILE_CLIENT_WARNINGS = ('"FileClient" will be deprecated in future',
+                                '"HardDiskBackend" is the alias of "LocalBackend"')
+
+
+class _DroppedMessages(logging.Filter):
+    """Context manager: ``logger`` drops records whose message contains one of ``fragments``."""
+
+    def __init__(self, logger: logging.Logger, fragments):
+        super().__init__()
+        self.logger, self.fragments = logger, fragments
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(f in record.getMessage() for f in self.fragments)
+
+    def __enter__(self):
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeFilter(self)
 
 
 @HOOKS.register_module(name='CheckpointHook')
@@ -39,12 +64,24 @@ class CheckpointHook(_MMCheckpointHook):
     """
 
     def before_train(self, runner) -> None:
-        super().before_train(runner)
+        if self.file_client_args is None:
+            # MMEngine builds a FileClient it never uses when file_client_args is None (kept
+            # "for backward compatibility"), which logs two deprecation warnings on every run
+            # that nobody can act on.
+            with _DroppedMessages(MMLogger.get_current_instance(), _UNUSED_FILE_CLIENT_WARNINGS):
+                super().before_train(runner)
+        else:
+            super().before_train(runner)
         if getattr(self, 'best_ckpt_path', None):
             self.best_ckpt_path = self._own_file(self.best_ckpt_path)
         for key, path in getattr(self, 'best_ckpt_path_dict', {}).items():
             if path:
                 self.best_ckpt_path_dict[key] = self._own_file(path)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        # Saves through mmengine.runner.checkpoint.save_checkpoint: the same unused FileClient.
+        with _DroppedMessages(MMLogger.get_current_instance(), _UNUSED_FILE_CLIENT_WARNINGS):
+            super()._save_best_checkpoint(runner, metrics)
 
     def _own_file(self, path: str) -> Optional[str]:
         """``path``'s file name in this run's checkpoint folder if it is there, else ``None``
@@ -65,10 +102,15 @@ class CheckpointHook(_MMCheckpointHook):
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir, ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir, ckpt_filename, self.file_client_args,
-            save_optimizer=self.save_optimizer, save_param_scheduler=self.save_param_scheduler,
-            meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
+        # mmengine.runner.checkpoint.save_checkpoint builds the same unused FileClient.
+        with _DroppedMessages(MMLogger.get_current_instance(), _UNUSED_FILE_CLIENT_WARNINGS):
+            runner.save_checkpoint(
+                self.out_dir, ckpt_filename, self.file_client_args,
+                save_optimizer=self.save_optimizer,
+                # Without schedulers there is nothing to save (MMEngine warns at every save then).
+                save_param_scheduler=(self.save_param_scheduler
+                                      and runner.param_schedulers is not None),
+                meta=meta, by_epoch=self.by_epoch, backend_args=self.backend_args, **self.args)
 
         # Model-parallel training pulls sharded states from all ranks; the rest is rank 0's.
         if not is_main_process():

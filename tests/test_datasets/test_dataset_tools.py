@@ -83,7 +83,8 @@ def test_browse_dataset_takes_the_folder_configs_data_root(image_folder, tmp_pat
     # every dataset, as in tools/train.py
     browse = _load_tool('tools/analysis_tools/browse_dataset.py')
     config = str(ROOT / 'configs' / 'sga' / 'sga_folder.py')
-    for flag in (['--data-root', str(image_folder)], ['--cfg-options', f'data_root={image_folder}']):
+    for flag in (['--data-root', str(image_folder)],
+                 ['--cfg-options', f'data_root={image_folder}']):
         written = browse.main([config, '--out', str(tmp_path / flag[0]), '--num', '2', *flag])
         assert cv2.imread(written[0]) is not None
 

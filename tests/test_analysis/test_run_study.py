@@ -70,3 +70,16 @@ def test_quick_study_writes_tables_and_figures(tmp_path):
     out_again = run_quick(tmp_path)
     assert 'Hand-written discussion.' in out_again.read_text()
     assert out_again.read_text().count('<!-- run_study:begin -->') == 1
+
+
+def test_pairs_name_learning_rates_as_written(tool):
+    # PAIRS says 'sga@1e-4'; the arm parsed from '--arms sga@1e-4' is keyed 'sga@0.0001', and the
+    # 1e-4 comparisons were silently dropped from the report.
+    study = tool('run_study')
+    arms = [study.parse_arm(text, 1e-3) for text in ('sga', 'scft', 'sga@1e-4', 'scft@1e-4')]
+    records = [dict(arm=arm.key, seed=seed, status='done',
+                    score={'delta_e': 20.0 + i + seed, 'corr/region_mass': 0.5})
+               for i, arm in enumerate(arms) for seed in (0, 1)]
+    pairs = {(row['a'], row['b']): row for row in study.paired(records, arms)}
+    assert ('sga@0.0001', 'scft@0.0001') in pairs
+    assert pairs[('sga', 'sga@0.0001')]['delta_e']['diffs'] == [-2.0, -2.0]

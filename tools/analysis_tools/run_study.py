@@ -459,13 +459,23 @@ def aggregate(records: List[dict], arms: List[Arm]) -> Dict[str, dict]:
     return table
 
 
+def arm_key(text: str, arms: List[Arm]) -> Optional[str]:
+    """The key of the arm ``text`` names among ``arms`` (``'sga@1e-4'`` is the arm keyed
+    ``'sga@0.0001'``), or ``None`` when it was not run."""
+    name, _, lr = text.partition('@')
+    for arm in arms:
+        if arm.key == text or (lr and arm.method.key == name and arm.lr == float(lr)):
+            return arm.key
+    return None
+
+
 def paired(records: List[dict], arms: List[Arm]) -> List[dict]:
     """For each pair (A, B) of :data:`PAIRS` with both arms run: per-seed differences A - B."""
-    keys = {a.key for a in arms}
     by_run = {(r['arm'], r['seed']): r for r in records if r['status'] == 'done'}
     rows = []
-    for a, b in PAIRS:
-        if a not in keys or b not in keys:
+    for pair in PAIRS:
+        a, b = (arm_key(name, arms) for name in pair)
+        if a is None or b is None:
             continue
         seeds = sorted(s for (k, s) in by_run if k == a and (b, s) in by_run)
         if not seeds:

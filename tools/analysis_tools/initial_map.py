@@ -51,7 +51,7 @@ STATS = [('entropy', 'row entropy of Ã (nats)', 2), ('entropy_max', 'log N\'', 
          ('row_max', 'row max of Ã', 3), ('spearman', 'Spearman(c_j, ‖y_j‖)', 2),
          ('below_eps', 'share of columns with c_j < 1e-12', 3),
          ('region_mass', 'region mass of Ã', 3), ('region_mass_hat', 'region mass of Â', 3),
-         ('region_chance', 'region chance', 3), ('logit_std', 'std of a row\'s logits', 0)]
+         ('region_chance', 'region chance', 3), ('logit_std', 'std of a row\'s logits', 2)]
 
 
 def parse_args(argv=None):

@@ -730,7 +730,7 @@ def report_section(table, pairs, cos_rows, figures: List[str], records, args) ->
         '',
         f'Scale: SyntheticToonDataset (2000 training images), {s["img_size"]} px, batch '
         f'{s["batch_size"]}, {args.iters} iterations per run, generator base width '
-        f'{s["base_channels"]} (the demo model: C = {30 * s["base_channels"]} channels, '
+        f'{s["base_channels"]} (4 levels: C = {30 * s["base_channels"]} channels, '
         f'N = {(s["img_size"] // 8) ** 2} tokens), L1 + LSGAN losses, Adam β = (0.5, 0.999), '
         'discriminator LR twice the generator\'s, everything but the attention module and the LR '
         f'identical; seeds {", ".join(map(str, args.seeds))}. A checkpoint and a validation every '

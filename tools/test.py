@@ -20,7 +20,8 @@ from thread_setup import THREAD_POLICY  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import is_main_process  # noqa: E402
 
-from colorizer.engine import ColorizerRunner, init_distributed  # noqa: E402
+from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
+                              shutdown_distributed)
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
@@ -98,6 +99,7 @@ def main(argv=None):
             json.dump(record, f, indent=2)
         print(json.dumps(record, indent=2))
         print(f'metrics written to {out}')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -20,7 +20,8 @@ from thread_setup import THREAD_POLICY  # noqa: E402
 
 from mmengine.config import Config, DictAction  # noqa: E402
 
-from colorizer.engine import ColorizerRunner, init_distributed  # noqa: E402
+from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
+                              shutdown_distributed)
 from colorizer.engine.amp import enable_amp  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
@@ -88,6 +89,7 @@ def main(argv=None):
         runner = ColorizerRunner.from_cfg(cfg)
         runner.logger.info(THREAD_POLICY.describe())
         runner.train()
+        shutdown_distributed()
     except (FileNotFoundError, CheckpointError, NonFiniteLossError) as error:
         # Missing data folders and weight files, checkpoints that are unsafe, incomplete or
         # of another model, a NaN loss: the message names the file / key / iteration and

@@ -4,7 +4,7 @@ from .checkpoint_errors import (CheckpointError, CheckpointMismatchError,
                                 CheckpointSourceError, IncompleteCheckpointError)
 from .checkpoint_safety import UnsafeCheckpointError, safe_load
 from .checkpoint_sources import register_safe_loaders
-from .distributed import init_distributed
+from .distributed import init_distributed, shutdown_distributed
 from .gan_optim_wrapper_constructor import GANOptimWrapperConstructor
 from .hooks import CheckpointHook, SafeCheckpointHook, SampleGridHook
 from .model_wrappers import SeparateDistributedDataParallel
@@ -21,5 +21,5 @@ __all__ = [
     'CheckpointSourceError', 'ColorizerRunner', 'GANOptimWrapperConstructor',
     'IncompleteCheckpointError', 'SafeCheckpointHook', 'SampleGridHook',
     'SeparateDistributedDataParallel', 'UnsafeCheckpointError', 'init_distributed',
-    'register_safe_loaders', 'safe_load'
+    'register_safe_loaders', 'safe_load', 'shutdown_distributed'
 ]

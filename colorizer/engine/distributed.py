@@ -49,3 +49,15 @@ def init_distributed(launcher: str, port: int = 29500) -> bool:
                             rank=int(os.environ['RANK']),
                             world_size=int(os.environ['WORLD_SIZE']))
     return True
+
+
+def shutdown_distributed() -> None:
+    """Wait for every rank, then destroy the process group (MMEngine's or ours), if any.
+
+    A process that exits with the group alive leaves gloo's threads to the interpreter's
+    teardown, which can abort one rank ("terminate called without an active exception",
+    SIGABRT) after training finished, and torchrun then reports the whole run as failed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

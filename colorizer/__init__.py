@@ -5,7 +5,7 @@ from .version import __version__
 # point (a tool, a notebook calling MMEngine's CheckpointLoader, a third-party runner): every
 # scheme of MMEngine's CheckpointLoader goes through the allow-listed loader, and local writes
 # through MMEngine's file I/O are atomic.
-from .engine.atomic_file_backend import register_atomic_local_backend  # noqa: E402
+from .fileio import register_atomic_local_backend  # noqa: E402
 from .engine.checkpoint_sources import register_safe_loaders  # noqa: E402
 
 register_safe_loaders()

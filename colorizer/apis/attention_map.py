@@ -6,33 +6,16 @@ the (N_sketch, N_ref) map, reshaped to the reference's token grid, shows which p
 reference sketch token ``i`` reads; :meth:`AttentionMap.heatmap` brings it into the reference's
 original pixels.
 """
-import math
 from dataclasses import dataclass
 from typing import Tuple
 
 import cv2
 import numpy as np
 
+from colorizer.structures.token_grid import token_grid
 from .letterbox import Letterbox
 
-__all__ = ['AttentionMap', 'overlay_heatmap', 'draw_marker', 'token_grid']
-
-
-def token_grid(num_tokens: int, input_size: Tuple[int, int]) -> Tuple[int, int]:
-    """The (h, w) token grid of ``num_tokens`` tokens over an input of ``input_size``.
-
-    The grid keeps the input's aspect ratio (all fusion modules flatten a feature map of the
-    input downsampled by a power of two).
-
-    Raises:
-        ValueError: No grid with that aspect ratio has ``num_tokens`` cells.
-    """
-    height, width = input_size
-    h = round(math.sqrt(num_tokens * height / width))
-    if h < 1 or num_tokens % h:
-        raise ValueError(f'{num_tokens} attention tokens do not form a grid of aspect '
-                         f'{height}:{width}')
-    return h, num_tokens // h
+__all__ = ['AttentionMap', 'overlay_heatmap', 'draw_marker']
 
 
 @dataclass

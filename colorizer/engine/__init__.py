@@ -1,5 +1,5 @@
 """Training machinery: optimiser wrappers, distributed wrappers, safe checkpoints, hooks."""
-from .atomic_file_backend import AtomicFile, register_atomic_local_backend
+from colorizer.fileio import AtomicFile, register_atomic_local_backend
 from .checkpoint_errors import (CheckpointError, CheckpointMismatchError,
                                 CheckpointSourceError, IncompleteCheckpointError)
 from .checkpoint_safety import UnsafeCheckpointError, safe_load

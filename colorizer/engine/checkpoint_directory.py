@@ -5,7 +5,7 @@ written, published or an old one deleted, the work dir holds at least one comple
 that ``--resume`` finds. It rests on three pieces:
 
 - checkpoints and the pointer are written atomically
-  (:class:`~colorizer.engine.atomic_file_backend.AtomicFile`);
+  (:class:`~colorizer.fileio.AtomicFile`);
 - :class:`~colorizer.engine.hooks.CheckpointHook` deletes an old checkpoint only after the
   new one and the pointer to it are in place;
 - :meth:`CheckpointDirectory.resume_source` does not trust the pointer blindly: when it is
@@ -21,7 +21,7 @@ from typing import List, Optional, Tuple
 
 from mmengine.logging import print_log
 
-from .atomic_file_backend import AtomicFile, atomic_write
+from colorizer.fileio import AtomicFile, atomic_write
 
 #: Names of the periodic (full-state) checkpoints of MMEngine's CheckpointHook.
 PERIODIC_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')

@@ -22,6 +22,7 @@ import mmengine.registry as mmengine_registry
 from mmengine.registry import Registry
 
 from colorizer import registry as colorizer_registry
+from colorizer.config_error import ConfigError
 from colorizer.evaluation.metrics.evaluator_checks import (check_metric_input_sizes,
                                                            check_save_best)
 
@@ -37,10 +38,6 @@ KNOWN_TOP_LEVEL_KEYS = {
     'file_client_args', 'backend_args', 'vis_backends', 'train_dataset', 'val_dataset',
     'test_dataset', 'method', 'dataset_name',
 }
-
-
-class ConfigError(ValueError):
-    """A config names a key or a registered type that does not exist."""
 
 
 #: Data-sample fields the model adds before evaluation (``ReferenceColorizer`` sets ``output``).

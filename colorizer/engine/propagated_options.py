@@ -21,7 +21,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
-from .config_validation import ConfigError
+from colorizer.config_error import ConfigError
 
 __all__ = ['PROPAGATED_KEYS', 'split_propagated_options', 'apply_propagated_options',
            'dataset_description']

@@ -9,7 +9,8 @@ sketch token i draws its message from, whatever the module's normalisation.
 Statistics (each a (B,) tensor, averaged over the valid rows of one sample):
 
 - ``region_mass``: Σ_j P_ij [l'_j = l_i], the share of row i's mass on reference tokens of its
-  own region, with token labels l (sketch) and l' (reference) from :func:`pool_labels`.
+  own region, with token labels l (sketch) and l' (reference) from
+  :func:`colorizer.structures.token_grid.pool_labels`.
   ``region_chance`` is the same for the uniform map, #{j: l'_j = l_i} / N'.
 - ``diagonal_mass``: P_ii, for a map whose reference is the sketch's own (unwarped) colour
   image, so that the right answer is the diagonal; ``diagonal_chance`` = 1 / N'.
@@ -20,14 +21,15 @@ Statistics (each a (B,) tensor, averaged over the valid rows of one sample):
   token j receives (Σ_i P_ij) and its feature norm ||y_j||. Near 1 means the map is decided by
   which reference tokens are long, not by what they show.
 """
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy.stats import spearmanr
 
-__all__ = ['token_grid', 'pool_labels', 'row_normalise', 'correspondence_statistics', 'STATISTICS']
+from colorizer.structures.token_grid import pool_labels, token_grid
+
+__all__ = ['row_normalise', 'correspondence_statistics', 'STATISTICS']
 
 #: The keys :func:`correspondence_statistics` can return.
 STATISTICS = ('region_mass', 'region_chance', 'diagonal_mass', 'diagonal_chance', 'entropy',
@@ -35,57 +37,6 @@ STATISTICS = ('region_mass', 'region_chance', 'diagonal_mass', 'diagonal_chance'
 
 # smallest row sum a row is divided by: an all-zero row stays zero instead of NaN
 _TINY = 1e-30
-
-
-def token_grid(num_tokens: int, size: Tuple[int, int]) -> Tuple[int, int]:
-    """The (h, w) grid of ``num_tokens`` tokens over an image of ``size`` = (H, W) pixels.
-
-    Fusion modules flatten a feature map of the input downsampled by the same factor on both
-    axes, so the grid keeps the image's aspect ratio.
-
-    Raises:
-        ValueError: no grid of that aspect ratio has ``num_tokens`` cells.
-    """
-    height, width = int(size[0]), int(size[1])
-    for h in range(1, min(num_tokens, height) + 1):
-        if num_tokens % h == 0 and height * (num_tokens // h) == width * h:
-            return h, num_tokens // h
-    raise ValueError(f'{num_tokens} attention tokens do not form a grid over an image of '
-                     f'{height}x{width} pixels')
-
-
-def pool_labels(labels: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-    """Pixel region labels to token labels, by majority over the pixels of each token.
-
-    Tokens are the cells of the encoder's coarsest grid: with an input of H x W pixels and a
-    (h, w) grid, token (r, c) covers the pixels that ``adaptive_avg_pool2d`` averages into it
-    (an exact H/h x W/w block when the sizes divide, as they do for the encoder's feature maps).
-
-    Args:
-        labels: (B, H, W) integer region ids; negative ids are ignored.
-        grid: (h, w) token grid.
-
-    Returns:
-        (B, h*w) int64 token labels, row-major like the tokens; ties go to the smaller id, and a
-        token without any non-negative pixel gets -1.
-
-    Raises:
-        ValueError: ``labels`` is not (B, H, W) or the grid is larger than the image.
-    """
-    if labels.dim() != 3:
-        raise ValueError(f'labels must be (B, H, W), got {tuple(labels.shape)}')
-    h, w = grid
-    if h > labels.shape[1] or w > labels.shape[2] or h < 1 or w < 1:
-        raise ValueError(f'token grid {h}x{w} does not fit labels of '
-                         f'{labels.shape[1]}x{labels.shape[2]} pixels')
-    labels = labels.long()
-    num_classes = int(labels.max().clamp_min(0)) + 1
-    valid = labels >= 0
-    one_hot = F.one_hot(labels.clamp_min(0), num_classes) * valid.unsqueeze(-1)  # (B, H, W, K)
-    share = F.adaptive_avg_pool2d(one_hot.permute(0, 3, 1, 2).float(), (h, w))  # (B, K, h, w)
-    best, tokens = share.max(dim=1)  # argmax returns the first maximum: the smaller id
-    tokens = torch.where(best > 0, tokens, torch.full_like(tokens, -1))
-    return tokens.flatten(1)
 
 
 def row_normalise(attn: torch.Tensor) -> torch.Tensor:

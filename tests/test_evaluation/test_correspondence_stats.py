@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from colorizer.evaluation.correspondence_stats import (correspondence_statistics, pool_labels,
-                                                       token_grid)
+from colorizer.evaluation.correspondence_stats import correspondence_statistics
+from colorizer.structures.token_grid import pool_labels, token_grid
 
 
 def region_map(rows, cols, mass):

@@ -37,8 +37,8 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 
 from colorizer.datasets import SyntheticToonDataset
-from colorizer.evaluation.correspondence_stats import (correspondence_statistics, pool_labels,
-                                                       token_grid)
+from colorizer.evaluation.correspondence_stats import correspondence_statistics
+from colorizer.structures.token_grid import pool_labels, token_grid
 from colorizer.models.attention import to_tokens
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import \
     ColorizationDataPreprocessor

@@ -6,17 +6,11 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from colorizer.registry import TRANSFORMS
+# the paper's parameters (§4.1), shared with the model's XDoGLineArt; SIGMAS is read from here
+from colorizer.xdog_parameters import EPSILON, K, P, PHI, SIGMAS  # noqa: F401
 from .random_state import sample_rng
 
 __all__ = ['XDoG', 'xdog', 'rgb_to_gray_float', 'xdog_sketch']
-
-# Paper §4.1. PHI is 1e9, written as a float literal: `10^9` is XOR in Python and equals 3, a
-# bug in public copies of this code that turns the step into a soft grey ramp.
-PHI = 1e9
-K = 4.5
-P = 19.0
-EPSILON = 0.01
-SIGMAS = (0.3, 0.4, 0.5)
 
 
 def rgb_to_gray_float(img: np.ndarray) -> np.ndarray:

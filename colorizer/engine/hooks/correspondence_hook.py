@@ -11,8 +11,8 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import nn
 
-from colorizer.evaluation.correspondence_stats import (correspondence_statistics, pool_labels,
-                                                       token_grid)
+from colorizer.evaluation.correspondence_stats import correspondence_statistics
+from colorizer.structures.token_grid import pool_labels, token_grid
 from colorizer.models.correspondence_probe import probe_correspondence
 from colorizer.models.reference_colorizer import label_inputs
 from colorizer.registry import HOOKS

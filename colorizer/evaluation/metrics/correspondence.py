@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from colorizer.registry import METRICS
-from ..correspondence_stats import correspondence_statistics, pool_labels, token_grid
+from colorizer.structures.token_grid import pool_labels, token_grid
+from ..correspondence_stats import correspondence_statistics
 from .base import ColorizationMetric, label_map, sample_fields
 
 

@@ -20,6 +20,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 from mmengine.logging import print_log
 
+from colorizer.config_error import ConfigError
 from colorizer.registry import DATASETS, METRICS
 from .base import ColorizationMetric, input_size_message
 
@@ -98,7 +99,6 @@ def check_metric_input_sizes(cfg) -> None:
         ConfigError: Names the metric (and its key), the image size and the key that sets it,
             and what to change.
     """
-    from colorizer.engine.config_validation import ConfigError  # the engine imports metrics
     for evaluator_key, loader_key, loop_key in EVALUATIONS:
         evaluator = cfg.get(evaluator_key)
         if not evaluator or cfg.get(loop_key) is None:
@@ -171,7 +171,6 @@ def check_save_best(cfg) -> None:
         ConfigError: Names the ``save_best`` value, the metrics the evaluator logs, and what to
             change.
     """
-    from colorizer.engine.config_validation import ConfigError  # the engine imports metrics
     checkpoint = (cfg.get('default_hooks') or {}).get('checkpoint') or {}
     save_best = checkpoint.get('save_best') if isinstance(checkpoint, dict) else None
     if not save_best:

@@ -36,7 +36,7 @@ from mmengine.dist import broadcast_object_list
 from mmengine.logging import print_log
 from scipy import linalg
 
-from colorizer.engine.atomic_file_backend import AtomicFile
+from colorizer.fileio import AtomicFile
 from colorizer.registry import METRICS
 from .base import ColorizationMetric, image_chw, sample_fields
 from .inception import INCEPTION_MIN_SIZE, FIDInception, resolve_inception_weights

@@ -1,8 +1,8 @@
 """The "perfect correspondence" control: the SGA block with the ground-truth region map."""
 import torch
 
-from colorizer.evaluation.correspondence_stats import pool_labels, token_grid
 from colorizer.registry import ATTENTIONS
+from colorizer.structures.token_grid import pool_labels, token_grid
 from .given_map import GivenMapSGA
 
 

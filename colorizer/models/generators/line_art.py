@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorizer.datasets.transforms.xdog import EPSILON, K, P, PHI
+from colorizer.xdog_parameters import EPSILON, K, P, PHI
 
 __all__ = ['XDoGLineArt']
 

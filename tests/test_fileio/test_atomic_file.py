@@ -6,7 +6,7 @@ import pytest
 from mmengine.fileio import get_file_backend
 
 import colorizer.engine  # noqa: F401  (installs the backend)
-from colorizer.engine.atomic_file_backend import AtomicFile, AtomicLocalBackend, atomic_write
+from colorizer.fileio.atomic_file import AtomicFile, AtomicLocalBackend, atomic_write
 
 
 def test_mmengine_uses_the_atomic_backend_for_local_paths(tmp_path):

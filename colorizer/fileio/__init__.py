@@ -1,0 +1,6 @@
+"""File helpers every layer may use (no import from the rest of colorizer)."""
+from .atomic_file import (TEMPORARY_NAME, AtomicFile, AtomicLocalBackend, atomic_write,
+                          register_atomic_local_backend)
+
+__all__ = ['TEMPORARY_NAME', 'AtomicFile', 'AtomicLocalBackend', 'atomic_write',
+           'register_atomic_local_backend']

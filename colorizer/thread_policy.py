@@ -12,8 +12,10 @@ than with one thread (measured in ``benchmarks/bench_threads.py``). The policy h
 
 Both are read by libgomp when torch loads it, so :func:`apply_thread_policy` must run before
 ``torch`` (or anything that imports it: mmengine, ``colorizer.engine``...) is imported. That is
-why this module sits at the package top and imports nothing but the standard library
-(``colorizer/__init__.py`` does not import torch).
+why this module imports nothing but the standard library, and why the tools load it by its file
+path (``tools/thread_setup.py``) instead of importing it: ``import colorizer`` runs
+``colorizer/__init__.py``, which imports torch and mmengine to register the safe checkpoint
+loaders and the atomic file backend.
 
 User control, in order:
 

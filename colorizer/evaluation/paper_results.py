@@ -1,7 +1,8 @@
 """The numbers published in the paper (Li et al., ECCV 2022), to print beside ours.
 
-All rows are FID↓ / SSIM↑ under the random-reference protocol (SPEC §6). The authors' evaluation
-script computes the single-window grayscale SSIM (``SSIM(mode='global')``, logged as
+All rows are FID↓ / SSIM↑ under the random-reference protocol (paper §4.1: each validation
+sketch coloured with the image of another validation sample). The authors' evaluation script
+computes the single-window grayscale SSIM (``SSIM(mode='global')``, logged as
 ``ssim_global``), not the windowed SSIM that colorizer logs as ``ssim`` by default; compare SSIM
 columns with that in mind.
 

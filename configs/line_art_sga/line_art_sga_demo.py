@@ -1,4 +1,4 @@
-# Beyond the paper (issue #17 part 5): SGA whose stop-gradient map compares the sketch's tokens
+# Beyond the paper: SGA whose stop-gradient map compares the sketch's tokens
 # with the reference's own line art (XDoG of the reference) through the same sketch encoder.
 # configs/sga/sga_demo.py with only the attention module changed.
 _base_ = ['../sga/sga_demo.py']

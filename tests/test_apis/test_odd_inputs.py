@@ -1,4 +1,4 @@
-"""tools/colorize.py and colorize() with files real users bring (issue 15): decompression bombs
+"""tools/colorize.py and colorize() with files real users bring: decompression bombs
 are listed per file without losing the batch; sideways-stored pictures come out upright."""
 import io
 import sys

@@ -1,4 +1,4 @@
-"""Decompression bombs and EXIF orientation, for every format the readers accept (issue 15)."""
+"""Decompression bombs and EXIF orientation, for every format the readers accept."""
 import io
 
 import numpy as np

@@ -16,7 +16,7 @@ def _types(pipeline):
 
 @pytest.mark.parametrize('dataset', PAPER_DATASETS)
 def test_paper_training_pipeline_only_resizes(dataset):
-    """Authors' code: resize to 256 px; no random crop, no flip (SPEC §5)."""
+    """Authors' code: resize to 256 px; no random crop, no flip (paper §3.1)."""
     cfg = Config.fromfile(str(ROOT / f'configs/sga/sga_{dataset}.py'))
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert _types(pipeline) == PAPER_STEPS

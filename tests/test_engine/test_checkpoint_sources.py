@@ -1,4 +1,5 @@
-"""Every way a checkpoint enters goes through the allow-listed loader (issue: URL loads ran code).
+"""Every way a checkpoint enters goes through the allow-listed loader (a URL load
+must not run the code a crafted file carries).
 
 A crafted file is served by a local ``http.server`` on 127.0.0.1; unpickling it would create a
 marker file. Each scheme either loads it through the allow-listed loader (and refuses it) or

@@ -45,7 +45,7 @@ def test_unknown_hook_type_is_named_with_its_path():
         check_config(_cfg(custom_hooks=[dict(type='SampleGridHok')]))
 
 
-# Dataset keys, evaluator fields and save_best (issue: a folder config trained 500 iterations,
+# Dataset keys, evaluator fields and save_best (a folder config once trained 500 iterations,
 # then crashed at the first validation; a data_root on the demo was silently ignored).
 
 def _demo():

@@ -1,4 +1,4 @@
-"""colorizer's registry tree has a child for every MMEngine root (issue 15): with
+"""colorizer's registry tree has a child for every MMEngine root: with
 ``default_scope='colorizer'`` MMEngine looks every build up there first and warns in every run
 ("Failed to search registry with scope ...") where there is none."""
 import mmengine.registry as mmengine_registry

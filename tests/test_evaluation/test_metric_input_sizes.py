@@ -1,5 +1,5 @@
 """Metrics with a minimum input size say so, naming the metric, the size and what to do, before
-the evaluation loop runs (issue 15)."""
+the evaluation loop runs."""
 import importlib.util
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""``nan_policy='skip'`` leaves no trace of a skipped step in the model (issue 15): parameters,
+"""``nan_policy='skip'`` leaves no trace of a skipped step in the model: parameters,
 buffers (BatchNorm running statistics) and optimiser states are as before, eval outputs stay
 finite, a non-finite input batch is named as such, and no checkpoint with NaN is written."""
 import copy

@@ -1,5 +1,5 @@
-"""Every shipped demo config trains briefly with no WARNING that a user could not act on
-(issue 15). All configs run in one subprocess (tests/test_tools/train_in_one_process.py)."""
+"""Every shipped demo config trains briefly with no WARNING that a user could not act on.
+All configs run in one subprocess (tests/test_tools/train_in_one_process.py)."""
 import json
 import os
 import re

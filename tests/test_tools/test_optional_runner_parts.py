@@ -1,5 +1,5 @@
 """Configs without an optional part of the Runner (validation, visualiser backends) train;
-a ``save_best`` naming a metric the validation does not log is refused at start-up (issue 15).
+a ``save_best`` naming a metric the validation does not log is refused at start-up.
 """
 import pytest
 from mmengine.config import Config

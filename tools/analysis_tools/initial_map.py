@@ -1,4 +1,4 @@
-"""SGA's cross map at initialisation: how peaked it is and what decides it (issue #17).
+"""SGA's cross map at initialisation: how peaked it is and what decides it.
 
 SGA's map is softmax(X Yᵀ) on the raw, unscaled encoder tokens (paper §3.4, Algorithm 1), then
 L1-normalised over the query axis (Â). This tool builds freshly initialised encoders at a given

@@ -1,4 +1,4 @@
-"""Correspondence diagnostics over training beside the ΔE curve (issue #17).
+"""Correspondence diagnostics over training beside the ΔE curve (correspondence study).
 
 Each ``--run LABEL WORK_DIR [WORK_DIR ...]`` is one curve: the mean over its work dirs (seeds),
 with their range shaded. Panels: validation ΔE (``random_ref/delta_e`` in

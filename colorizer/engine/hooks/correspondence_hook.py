@@ -1,4 +1,8 @@
-"""Correspondence diagnostics of the cross-attention map during training (issue #17)."""
+"""Correspondence diagnostics of the cross-attention map during training.
+
+The same statistics as ``CorrespondenceMetric``, on the training batch every ``interval``
+iterations, so a study sees when the map starts (or never starts) to find the right regions.
+"""
 import json
 import os
 import os.path as osp

@@ -1,4 +1,8 @@
-"""Correspondence diagnostics of the cross-attention map, as a metric (issue #17).
+"""Correspondence diagnostics of the cross-attention map, as a metric.
+
+Does the cross-attention find correspondences? On data with ground-truth regions
+(``SyntheticToonDataset``) these statistics say how much of each sketch token's attention lands
+on reference tokens of its own region, against chance.
 
 Names: ``<protocol>_ref/corr/<statistic>`` with the statistics of
 :mod:`colorizer.evaluation.correspondence_stats` (``region_mass``, ``region_chance``,

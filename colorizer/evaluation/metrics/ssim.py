@@ -1,6 +1,7 @@
 """Structural similarity between the colourisation and the target image.
 
-Two definitions, because published numbers use both (SPEC §6):
+Two definitions, because published numbers use both (the paper's Table 2 comes from the authors'
+evaluation script, other papers use the standard one):
 
 - ``'windowed'`` (default): the standard SSIM of Wang et al. (2004): Gaussian window σ = 1.5,
   11×11, population statistics, K1 = 0.01, K2 = 0.03, on the RGB image in [0, 255], averaged

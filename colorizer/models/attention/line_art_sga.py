@@ -1,4 +1,4 @@
-"""A stop-gradient map that compares like with like (beyond the paper; issue #17 part 5).
+"""A stop-gradient map that compares like with like (beyond the paper).
 
 SGA's map is softmax(X Yᵀ) between the *sketch* encoder's tokens X and the *reference* encoder's
 tokens Y. The two encoders are trained by the losses but the map passes no gradient to either

@@ -9,7 +9,7 @@ dataset_type = 'ColorizationDataset'
 
 # The paper's training pipeline, as in the authors' code: the 512 px image is resized to 256 px
 # and nothing else (no crop, no flip): sketch = XDoG(img), target = jitter(img),
-# reference = TPS(target) (paper §3.1, SPEC §5).
+# reference = TPS(target) (paper §3.1).
 train_pipeline = [
     # JPEGs are decoded at the smallest DCT scale (1/2, 1/4, 1/8) still >= 256 px: a 512 px
     # AFHQ image is decoded at 256 px directly (the resize below is then a no-op).
@@ -62,7 +62,8 @@ train_dataloader = dict(
         on_bad_image='raise',
         pipeline=train_pipeline))
 # Validation (best-checkpoint choice) uses the 5% of the training images held out above, never
-# the test images: the authors' script picked the best epoch on the test split (SPEC §10).
+# the test images: the authors' evaluation script scored every checkpoint on the test split and kept
+# the best, which selects on test data.
 # The paper trained on every training image; set holdout=0 in train_dataloader and drop the
 # validation to reproduce that exactly.
 val_dataloader = dict(

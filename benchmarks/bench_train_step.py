@@ -34,15 +34,13 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 import warnings
 from contextlib import nullcontext
 from functools import partial
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +57,7 @@ from colorizer.structures import ColorizationDataSample
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_attention import environment, measure_memory  # noqa: E402
 from benchmark_record import LoadWatch, write_record  # noqa: E402
+from step_timing import amp_dtype, inference_throughput, train_throughput  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / 'configs' / '_base_' / 'models' / 'sga.py'
@@ -133,13 +132,6 @@ def build_model(cfg: dict, state: dict, device: str):
         model = MODELS.build(cfg)
     model.load_state_dict(state)
     return model.to(device).train()
-
-
-def amp_dtype(amp, device: str) -> torch.dtype:
-    """``amp`` True: fp16 on CUDA, bf16 on CPU (what ``--amp`` does); ``'bfloat16'``: bf16."""
-    if amp == 'bfloat16' or not device.startswith('cuda'):
-        return torch.bfloat16
-    return torch.float16
 
 
 def optim_wrappers(model, amp, device: str) -> OptimWrapperDict:
@@ -265,33 +257,6 @@ def build_variant(name: str, args, state: dict) -> dict:
 
 
 # ----------------------------------------------------------------------------- measurements
-def _sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-def _timed(fn: Callable, device: str) -> Tuple[float, float]:
-    """Wall and CPU seconds (all threads of this process) of ``fn()``.
-
-    On a shared machine the wall time also measures the other processes; the CPU time does not.
-    """
-    _sync(device)
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    _sync(device)
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def _record(runs: dict, timing: Tuple[float, float]) -> None:
-    runs['runs_s'].append(timing[0])
-    runs['cpu_runs_s'].append(timing[1])
-
-
-def _rates(runs: dict, images: int) -> None:
-    runs['images_per_s'] = images / statistics.median(runs['runs_s'])
-    runs['images_per_cpu_s'] = images / statistics.median(runs['cpu_runs_s'])
-
-
 def loss_agreement(args, state: dict, batch: dict) -> dict:
     """Loss terms of one authors' step and one project step, both from ``state``."""
     losses = {}
@@ -302,50 +267,6 @@ def loss_agreement(args, state: dict, batch: dict) -> dict:
     diffs = {k: abs(losses['authors'][k] - losses['project'][k]) for k in losses['project']}
     rel = {k: d / max(abs(losses['authors'][k]), 1e-12) for k, d in diffs.items()}
     return dict(losses=losses, max_abs_diff=max(diffs.values()), max_rel_diff=max(rel.values()))
-
-
-def train_throughput(variants: Dict[str, dict], batch: dict, args) -> Dict[str, dict]:
-    """Interleaved timing of ``iters`` training iterations per sample; first call untimed."""
-    out = {}
-    for name, v in variants.items():
-        warmup = _timed(lambda: v['step'](v['model'], batch, v['optim']), args.device)[0]
-        out[name] = dict(warmup_s=warmup, runs_s=[], cpu_runs_s=[])
-    for _ in range(args.repeats):
-        for name, v in variants.items():
-            def run(v=v):
-                for _ in range(args.iters):
-                    v['step'](v['model'], batch, v['optim'])
-            _record(out[name], _timed(run, args.device))
-    for r in out.values():
-        _rates(r, args.batch * args.iters)
-    return out
-
-
-def inference_throughput(variants: Dict[str, dict], batch: dict, args) -> Dict[str, dict]:
-    """Interleaved timing of the generator in eval mode under ``no_grad``."""
-    calls = {}
-    for name, v in variants.items():
-        model = v['model']
-        inputs = model.data_preprocessor(batch, False)['inputs']  # channels_last where set
-
-        def call(model=model, inputs=inputs, amp=v['amp']):
-            device_type = args.device.split(':')[0]
-            dtype = amp_dtype(amp, args.device)
-            with torch.no_grad(), torch.autocast(device_type, dtype=dtype, enabled=bool(amp)):
-                model.generator(inputs['sketch'], inputs['reference'])
-        calls[name] = call
-    for v in variants.values():
-        v['model'].eval()
-    out = {name: dict(warmup_s=_timed(call, args.device)[0], runs_s=[], cpu_runs_s=[])
-           for name, call in calls.items()}
-    for _ in range(args.repeats):
-        for name, call in calls.items():
-            _record(out[name], _timed(call, args.device))
-    for v in variants.values():
-        v['model'].train()
-    for r in out.values():
-        _rates(r, args.batch)
-    return out
 
 
 def _memory_child(args) -> None:

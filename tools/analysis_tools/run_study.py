@@ -63,7 +63,8 @@ __all__ = ['parse_args', 'main', 'parse_arm', 'paired']
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Correspondence study: does the cross-attention find correspondences?')
+    parser = argparse.ArgumentParser(
+        description='Correspondence study: does the cross-attention find correspondences?')
     parser.add_argument('--quick', action='store_true',
                         help='CI smoke run: 1 seed, SGA / SCFT / oracle, 32 px, base width 2, '
                         '20 iterations')

@@ -78,8 +78,9 @@ class ReferenceColorizer(BaseModel):
     Per iteration (SPADE-style trainer, paper §4.1):
 
     1. the generator colours the sketch once: ``fake = G(sketch, reference)``;
-    2. :meth:`train_discriminator`: least-squares GAN loss on ``D(target, sketch)`` (real) and
-       ``D(fake.detach(), sketch)`` (fake), then the discriminator's optimiser steps;
+    2. :meth:`train_discriminator`: the GAN loss (least squares in the paper) on
+       ``D(target, sketch)`` (real) and ``D(fake.detach(), sketch)`` (fake), then the
+       discriminator's optimiser steps;
     3. :meth:`train_generator`: reconstruction L1, adversarial, perceptual and style losses on
        the same ``fake``, with the discriminator frozen, then the generator's optimiser steps.
 
@@ -90,7 +91,9 @@ class ReferenceColorizer(BaseModel):
         generator (dict): Config of a GENERATORS module.
         discriminator (dict): Config of a DISCRIMINATORS module.
         reconstruction_loss (dict): Config of the L1 reconstruction loss (LOSSES).
-        adversarial_loss (dict): Config of the GAN loss (LOSSES), called as ``loss(pred, is_real)``.
+        adversarial_loss (dict): Config of the GAN loss (LOSSES), called as
+            ``loss(pred, target_is_real, is_disc)``; its ``loss_weight`` weighs the generator's
+            term only (``LSGANLoss``, ``HingeGANLoss``, ``NonSaturatingGANLoss``).
         perceptual_loss (dict, optional): Config of the VGG perceptual + style loss (LOSSES),
             called as ``loss(fake, real)`` and returning a dict of weighted terms.
         data_preprocessor (dict, optional): Defaults to ``ColorizationDataPreprocessor``.
@@ -213,14 +216,14 @@ class ReferenceColorizer(BaseModel):
     def train_discriminator(self, sketch: torch.Tensor, target: torch.Tensor,
                             fake: torch.Tensor, optim_wrapper: OptimWrapper,
                             restore=()) -> Dict[str, torch.Tensor]:
-        """Least-squares GAN step of the discriminator on (real target, detached fake).
+        """GAN step of the discriminator on (real target, detached fake).
 
         ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
         """
         with optim_wrapper.optim_context(self.discriminator):
             losses = dict(
-                loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True),
-                loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False))
+                loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True, True),
+                loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False, True))
         return self._update(losses, optim_wrapper, self.discriminator, restore)
 
     def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
@@ -243,7 +246,7 @@ class ReferenceColorizer(BaseModel):
         discriminator = discriminator if discriminator is not None else self.discriminator
         losses = dict(
             loss_rec=self.reconstruction_loss(fake, target),
-            loss_g_adv=self.adversarial_loss(discriminator(fake, sketch), True))
+            loss_g_adv=self.adversarial_loss(discriminator(fake, sketch), True, False))
         if self.perceptual_loss is not None:
             losses.update(self.perceptual_loss(fake, target))
         return losses

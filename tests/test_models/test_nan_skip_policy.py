@@ -91,8 +91,10 @@ class TestSkippedStepLeavesNoTrace:
     def test_nan_in_the_discriminator_losses_skips_both_steps(self, logged):
         model, optim = trained_once()
         before = state(model, optim)
-        model.adversarial_loss.loss_weight = float('nan')
+        # NaN scores: both discriminator terms, and then the generator's adversarial term
+        handle = model.discriminator.register_forward_hook(lambda m, a, out: out * float('nan'))
         log = model.train_step(float_batch(seed=3), optim)
+        handle.remove()
         assert log['skipped_steps'].item() == 2  # the D step and the G step
         assert_same_state(before, state(model, optim))
         assert [m for m, _ in logged][0].startswith('non-finite loss')

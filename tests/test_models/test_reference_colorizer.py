@@ -87,12 +87,32 @@ def test_discriminator_update_uses_only_its_own_losses():
     d_opt = torch.optim.Adam(reference_model.discriminator.parameters(), lr=1e-3)
     fake = reference_model.generator(data['sketch'], data['reference']).detach()
     d = reference_model.discriminator
-    loss = reference_model.adversarial_loss(d(data['target'], data['sketch']), True) + \
-        reference_model.adversarial_loss(d(fake, data['sketch']), False)
+    loss = reference_model.adversarial_loss(d(data['target'], data['sketch']), True, True) + \
+        reference_model.adversarial_loss(d(fake, data['sketch']), False, True)
     loss.backward()
     d_opt.step()
     for a, b in zip(model.discriminator.parameters(), reference_model.discriminator.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_hinge_loss_by_config_reaches_both_steps():
+    """``adversarial_loss=dict(type='HingeGANLoss')`` alone makes both players hinge players."""
+    model = tiny_model(adversarial_loss=dict(type='HingeGANLoss'))
+    reference_model = tiny_model(adversarial_loss=dict(type='HingeGANLoss'))
+    reference_model.load_state_dict(model.state_dict())
+    batch = tiny_batch()
+    log = model.train_step(batch, wrappers(model))
+    data = reference_model.data_preprocessor(batch, True)['inputs']
+    with torch.no_grad():
+        fake = reference_model.generator(data['sketch'], data['reference'])
+        d = reference_model.discriminator
+        real_scores, fake_scores = d(data['target'], data['sketch']), d(fake, data['sketch'])
+    torch.testing.assert_close(log['loss_d_real'], torch.relu(1 - real_scores).mean())
+    torch.testing.assert_close(log['loss_d_fake'], torch.relu(1 + fake_scores).mean())
+    # the generator's term is -mean(D(fake)) of the discriminator after its update
+    with torch.no_grad():
+        updated = model.discriminator(fake, data['sketch'])
+    torch.testing.assert_close(log['loss_g_adv'], -updated.mean())
 
 
 def test_non_finite_loss_raises_with_the_term_named_or_is_skipped():

@@ -7,6 +7,7 @@ import logging
 import pytest
 import torch
 
+from colorizer.engine import skip_non_finite_optim_wrapper
 from colorizer.engine.checkpoint_safety import NonFiniteCheckpointError
 from colorizer.engine.hooks.safe_checkpoint_hook import SafeCheckpointHook
 from colorizer.models import reference_colorizer
@@ -49,8 +50,9 @@ def assert_same_state(before, after):
 @pytest.fixture
 def logged(monkeypatch):
     messages = []
-    monkeypatch.setattr(reference_colorizer, 'print_log',
-                        lambda msg, logger=None, level=None: messages.append((msg, level)))
+    for module in (reference_colorizer, skip_non_finite_optim_wrapper):  # inputs; loss / grads
+        monkeypatch.setattr(module, 'print_log',
+                            lambda msg, logger=None, level=None: messages.append((msg, level)))
     return messages
 
 

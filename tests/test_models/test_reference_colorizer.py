@@ -1,8 +1,8 @@
 """The GAN model: one generator forward per step, D then G updates, NaN handling, outputs."""
 import pytest
 import torch
-from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from colorizer.engine import GANOptimWrapperConstructor
 from colorizer.models import ReferenceColorizer  # noqa: F401  (registers the parts)
 from colorizer.models.reference_colorizer import NonFiniteLossError
 from colorizer.registry import MODELS
@@ -32,9 +32,11 @@ def tiny_batch(batch_size=2, size=16, seed=0):
 
 
 def wrappers(model, lr_g=1e-3, lr_d=1e-3):
-    return OptimWrapperDict(
-        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=lr_g)),
-        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), lr=lr_d)))
+    """Adam per sub-network, built as a config builds them (skipping wrappers for a model with
+    ``nan_policy='skip'``)."""
+    return GANOptimWrapperConstructor(dict(
+        generator=dict(optimizer=dict(type='Adam', lr=lr_g)),
+        discriminator=dict(optimizer=dict(type='Adam', lr=lr_d))))(model)
 
 
 def test_preprocessor_maps_uint8_to_unit_range_and_lifts_the_target():

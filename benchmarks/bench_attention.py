@@ -38,7 +38,7 @@ import torch
 from benchmark_record import LoadWatch, write_record
 import torch.nn.functional as F
 
-from colorizer.models.attention.sga import sga_aggregate
+from colorizer.models.attention.sga_kernels import sga_aggregate
 
 VARIANTS = ('paper', 'chunked')
 DEFAULT_CHUNK = inspect.signature(sga_aggregate).parameters['chunk_size'].default

@@ -195,14 +195,14 @@ def authors_step(model, data: dict, optim_wrapper: OptimWrapperDict, two_forward
     sketch, reference, target = (data['inputs'][k] for k in ('sketch', 'reference', 'target'))
     gen, disc, adv = model.generator, model.discriminator, model.adversarial_loss
     fake = gen(sketch, reference)  # D step: a generator forward of its own, with graph
-    d_losses = dict(loss_d_real=adv(disc(target, sketch), True),
-                    loss_d_fake=adv(disc(fake.detach(), sketch), False))
+    d_losses = dict(loss_d_real=adv(disc(target, sketch), True, True),
+                    loss_d_fake=adv(disc(fake.detach(), sketch), False, True))
     _authors_update(d_losses, optim_wrapper, 'discriminator')
     if two_forwards:
         fake = gen(sketch, reference)  # G step: the second forward, same weights
     with nullcontext() if train_d_in_g_step else frozen(disc):
         g_losses = dict(loss_rec=model.reconstruction_loss(fake, target),
-                        loss_g_adv=adv(disc(fake, sketch), True))
+                        loss_g_adv=adv(disc(fake, sketch), True, False))
         if model.perceptual_loss is not None:
             g_losses.update(authors_perceptual(model.perceptual_loss, fake, target)
                             if vgg_target_grad else model.perceptual_loss(fake, target))

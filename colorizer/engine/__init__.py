@@ -9,6 +9,7 @@ from .gan_optim_wrapper_constructor import GANOptimWrapperConstructor
 from .hooks import CheckpointHook, SafeCheckpointHook, SampleGridHook
 from .model_wrappers import SeparateDistributedDataParallel
 from .runner import ColorizerRunner
+from .skip_non_finite_optim_wrapper import SkipNonFiniteOptimWrapper, with_skip_non_finite
 
 # Also done by `import colorizer` (the package imports this module first): every checkpoint
 # colorizer reads goes through the allow-listed loader, and every checkpoint it writes
@@ -20,6 +21,7 @@ __all__ = [
     'AtomicFile', 'CheckpointError', 'CheckpointHook', 'CheckpointMismatchError',
     'CheckpointSourceError', 'ColorizerRunner', 'GANOptimWrapperConstructor',
     'IncompleteCheckpointError', 'SafeCheckpointHook', 'SampleGridHook',
-    'SeparateDistributedDataParallel', 'UnsafeCheckpointError', 'init_distributed',
-    'register_safe_loaders', 'safe_load', 'shutdown_distributed'
+    'SeparateDistributedDataParallel', 'SkipNonFiniteOptimWrapper', 'UnsafeCheckpointError',
+    'init_distributed', 'register_safe_loaders', 'safe_load', 'shutdown_distributed',
+    'with_skip_non_finite'
 ]

@@ -2,7 +2,8 @@
 from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 
-from colorizer.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from colorizer.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS
+from .skip_non_finite_optim_wrapper import with_skip_non_finite
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -17,7 +18,10 @@ class GANOptimWrapperConstructor:
             discriminator=dict(optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
 
     Each key must name a child module of the model (``model.generator``...); its value is an
-    ordinary MMEngine optim-wrapper config (``type`` defaults to ``OptimWrapper``).
+    ordinary MMEngine optim-wrapper config (``type`` defaults to ``OptimWrapper``). For a model
+    with ``nan_policy='skip'`` each wrapper type gets the skipping of non-finite steps
+    (:func:`~.skip_non_finite_optim_wrapper.with_skip_non_finite`), so the policy stays one
+    model key and composes with ``--amp``'s wrapper types.
 
     Args:
         optim_wrapper_cfg (dict): Mapping of child name to optim-wrapper config.
@@ -45,5 +49,10 @@ class GANOptimWrapperConstructor:
                                f'sub-network named {name!r}')
             cfg = dict(cfg)
             paramwise = cfg.pop('paramwise_cfg', None)
+            if getattr(module, 'nan_policy', 'raise') == 'skip':
+                wrapper_type = cfg.get('type', 'OptimWrapper')
+                if isinstance(wrapper_type, str):
+                    wrapper_type = OPTIM_WRAPPERS.get(wrapper_type) or wrapper_type
+                cfg['type'] = with_skip_non_finite(wrapper_type)
             wrappers[name] = DefaultOptimWrapperConstructor(cfg, paramwise)(child)
         return OptimWrapperDict(**wrappers)

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, is_model_wrapper
-from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
 from .correspondence_probe import probe_correspondence
@@ -30,19 +30,6 @@ class NonFiniteLossError(FloatingPointError):
 class NonFiniteInputError(FloatingPointError):
     """An input image of a training batch holds NaN or Inf: the data, not the model, is at
     fault."""
-
-
-def buffer_snapshot(module: nn.Module) -> List[torch.Tensor]:
-    """Copies of a module's buffers (BatchNorm running statistics and counters)."""
-    return [buf.detach().clone() for buf in module.buffers()]
-
-
-def restore_buffers(module: nn.Module, snapshot: List[torch.Tensor]) -> None:
-    """Put back the buffers of :func:`buffer_snapshot` (in place: optimisers and DDP keep
-    their references)."""
-    with torch.no_grad():
-        for buf, saved in zip(module.buffers(), snapshot):
-            buf.copy_(saved)
 
 
 def _where() -> str:
@@ -78,8 +65,9 @@ class ReferenceColorizer(BaseModel):
     Per iteration (SPADE-style trainer, paper §4.1):
 
     1. the generator colours the sketch once: ``fake = G(sketch, reference)``;
-    2. :meth:`train_discriminator`: least-squares GAN loss on ``D(target, sketch)`` (real) and
-       ``D(fake.detach(), sketch)`` (fake), then the discriminator's optimiser steps;
+    2. :meth:`train_discriminator`: the GAN loss (least squares in the paper) on
+       ``D(target, sketch)`` (real) and ``D(fake.detach(), sketch)`` (fake), then the
+       discriminator's optimiser steps;
     3. :meth:`train_generator`: reconstruction L1, adversarial, perceptual and style losses on
        the same ``fake``, with the discriminator frozen, then the generator's optimiser steps.
 
@@ -90,7 +78,9 @@ class ReferenceColorizer(BaseModel):
         generator (dict): Config of a GENERATORS module.
         discriminator (dict): Config of a DISCRIMINATORS module.
         reconstruction_loss (dict): Config of the L1 reconstruction loss (LOSSES).
-        adversarial_loss (dict): Config of the GAN loss (LOSSES), called as ``loss(pred, is_real)``.
+        adversarial_loss (dict): Config of the GAN loss (LOSSES), called as
+            ``loss(pred, target_is_real, is_disc)``; its ``loss_weight`` weighs the generator's
+            term only (``LSGANLoss``, ``HingeGANLoss``, ``NonSaturatingGANLoss``).
         perceptual_loss (dict, optional): Config of the VGG perceptual + style loss (LOSSES),
             called as ``loss(fake, real)`` and returning a dict of weighted terms.
         data_preprocessor (dict, optional): Defaults to ``ColorizationDataPreprocessor``.
@@ -101,7 +91,9 @@ class ReferenceColorizer(BaseModel):
             touched, and the buffers (BatchNorm running statistics), which the training-mode
             forward has already changed, are restored. In this mode a step whose loss is finite
             but whose gradients are not is skipped too (without AMP: its loss scaler already
-            skips those). A batch with a non-finite input image is skipped before any forward.
+            skips those). The skipping is the optimiser wrappers' (``SkipNonFiniteOptimWrapper``,
+            which ``GANOptimWrapperConstructor`` builds for such a model); a batch with a
+            non-finite input image is skipped here, before any forward.
         compile_generator (bool | dict): ``torch.compile`` the generator in place (its
             parameter names, hence checkpoints, stay as they are); a dict gives the
             ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
@@ -158,35 +150,35 @@ class ReferenceColorizer(BaseModel):
         Args:
             data (dict): A collated batch from the dataloader.
             optim_wrapper (OptimWrapperDict): Wrappers under the keys ``generator`` and
-                ``discriminator``.
+                ``discriminator``; with ``nan_policy='skip'``, wrappers that skip non-finite
+                steps (``GANOptimWrapperConstructor`` builds them for such a model).
 
         Returns:
             dict[str, Tensor]: Detached loss terms for the logger.
         """
+        g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
+        self._check_wrappers(g_wrapper, d_wrapper)
         data = self.data_preprocessor(data, True)
         inputs = data['inputs']
         sketch, reference, target = inputs['sketch'], inputs['reference'], inputs['target']
-        g_wrapper, d_wrapper = optim_wrapper['generator'], optim_wrapper['discriminator']
-        skip = self.nan_policy == 'skip'
-
-        if self._check_inputs(inputs, data.get('data_samples')):
-            log_vars = {}
-        else:
-            # A skipped step must leave no trace, but the training-mode forward updates the
-            # BatchNorm statistics before the losses can be checked: keep copies to restore.
-            g_buffers = buffer_snapshot(self.generator) if skip else None
+        log_vars = {}
+        if not self._check_inputs(inputs, data.get('data_samples')):
             with g_wrapper.optim_context(self.generator):
                 fake = self.generator(sketch, reference, **label_inputs(inputs))  # (B, 3, H, W)
-            d_buffers = buffer_snapshot(self.discriminator) if skip else None
-            log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper,
-                                                restore=[(self.discriminator, d_buffers)])
-            d_buffers = buffer_snapshot(self.discriminator) if skip else None
-            log_vars.update(self.train_generator(
-                sketch, target, fake, g_wrapper,
-                restore=[(self.generator, g_buffers), (self.discriminator, d_buffers)]))
-        if skip:
+            log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper)
+            log_vars.update(self.train_generator(sketch, target, fake, g_wrapper))
+        if self.nan_policy == 'skip':
             log_vars['skipped_steps'] = torch.tensor(float(self.skipped_steps))
         return log_vars
+
+    def _check_wrappers(self, *wrappers: OptimWrapper) -> None:
+        if self.nan_policy == 'skip' and not all(
+                getattr(w, 'skips_non_finite', False) for w in wrappers):
+            raise TypeError(
+                "nan_policy='skip' needs optimiser wrappers that skip non-finite steps; got "
+                f'{[type(w).__name__ for w in wrappers]}. Build them with '
+                "optim_wrapper=dict(constructor='GANOptimWrapperConstructor', ...) (it does so "
+                "for this model) or give them type='SkipNonFiniteOptimWrapper'")
 
     def _check_inputs(self, inputs: Dict[str, torch.Tensor], data_samples) -> bool:
         """Name the images of a batch that hold NaN or Inf: raise, or (``nan_policy='skip'``)
@@ -211,28 +203,26 @@ class ReferenceColorizer(BaseModel):
         return True
 
     def train_discriminator(self, sketch: torch.Tensor, target: torch.Tensor,
-                            fake: torch.Tensor, optim_wrapper: OptimWrapper,
-                            restore=()) -> Dict[str, torch.Tensor]:
-        """Least-squares GAN step of the discriminator on (real target, detached fake).
-
-        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
-        """
+                            fake: torch.Tensor,
+                            optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """GAN step of the discriminator on (real target, detached fake)."""
         with optim_wrapper.optim_context(self.discriminator):
             losses = dict(
-                loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True),
-                loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False))
-        return self._update(losses, optim_wrapper, self.discriminator, restore)
+                loss_d_real=self.adversarial_loss(self.discriminator(target, sketch), True, True),
+                loss_d_fake=self.adversarial_loss(self.discriminator(fake, sketch), False, True))
+        return self._update(losses, optim_wrapper)
 
     def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
-                        optim_wrapper: OptimWrapper, restore=()) -> Dict[str, torch.Tensor]:
-        """Reconstruction, adversarial, perceptual and style step of the generator.
-
-        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
-        """
+                        optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """Reconstruction, adversarial, perceptual and style step of the generator."""
         # The frozen, unwrapped discriminator: its DDP wrapper would expect gradients to reduce.
-        with optim_wrapper.optim_context(self.generator), frozen(unwrap(self.discriminator)) as d:
-            losses = self.generator_losses(sketch, target, fake, d)
-        return self._update(losses, optim_wrapper, self.generator, restore)
+        # Its forward is part of this step: in the step's optim_context, so that a skipping
+        # wrapper also puts back the buffers this forward changes.
+        discriminator = unwrap(self.discriminator)
+        with optim_wrapper.optim_context(self.generator), \
+                optim_wrapper.optim_context(discriminator), frozen(discriminator):
+            losses = self.generator_losses(sketch, target, fake, discriminator)
+        return self._update(losses, optim_wrapper)
 
     def generator_losses(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
                          discriminator: Optional[nn.Module] = None) -> Dict[str, torch.Tensor]:
@@ -243,60 +233,31 @@ class ReferenceColorizer(BaseModel):
         discriminator = discriminator if discriminator is not None else self.discriminator
         losses = dict(
             loss_rec=self.reconstruction_loss(fake, target),
-            loss_g_adv=self.adversarial_loss(discriminator(fake, sketch), True))
+            loss_g_adv=self.adversarial_loss(discriminator(fake, sketch), True, False))
         if self.perceptual_loss is not None:
             losses.update(self.perceptual_loss(fake, target))
         return losses
 
-    def _update(self, losses: Dict[str, torch.Tensor], optim_wrapper: OptimWrapper,
-                module: nn.Module, restore=()) -> Dict[str, torch.Tensor]:
-        """Back-propagate the summed losses and step, unless a loss (or, with
-        ``nan_policy='skip'``, a gradient) is non-finite.
-
-        Args:
-            losses: Weighted loss terms (scalars).
-            optim_wrapper: The optimiser wrapper of ``module``.
-            module: The network this step updates (its gradients are checked).
-            restore: ``(module, buffer snapshot)`` pairs put back when the step is skipped.
+    def _update(self, losses: Dict[str, torch.Tensor],
+                optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """Back-propagate the summed losses and step; a non-finite loss raises (``'raise'``)
+        or the wrapper skips the step (``'skip'``, see ``SkipNonFiniteOptimWrapper``).
 
         Raises:
             NonFiniteLossError: A loss term is NaN or Inf and ``nan_policy='raise'``.
         """
-        bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]
-        total = sum(losses.values())
-        log_vars = {name: value.detach() for name, value in losses.items()}
-        if bad:
-            values = ', '.join(f'{name}={losses[name].item()}' for name in bad)
-            if self.nan_policy == 'raise':
+        if self.nan_policy == 'skip':
+            if not optim_wrapper.update_params(losses):
+                self.skipped_steps += 1
+        else:
+            bad = [name for name, value in losses.items() if not torch.isfinite(value).all()]
+            if bad:
+                values = ', '.join(f'{name}={losses[name].item()}' for name in bad)
                 raise NonFiniteLossError(
-                    f'non-finite loss{_where()}: {values}. The last saved checkpoint is intact; '
-                    "set model.nan_policy='skip' to skip such steps instead")
-            self._skip(optim_wrapper, restore, f'non-finite loss{_where()}: {values}')
-            return log_vars
-        if self.nan_policy == 'raise' or isinstance(optim_wrapper, AmpOptimWrapper):
-            # AMP's loss scaler skips steps with non-finite gradients itself.
-            optim_wrapper.update_params(total)
-            return log_vars
-        # OptimWrapper.update_params, with a look at the gradients before the step.
-        optim_wrapper.backward(optim_wrapper.scale_loss(total))
-        if optim_wrapper.should_update():
-            grads = [p.grad for p in module.parameters() if p.grad is not None]
-            if grads and not torch.isfinite(torch.stack([g.sum() for g in grads])).all():
-                self._skip(optim_wrapper, restore,
-                           f'non-finite gradient of {type(unwrap(module)).__name__}{_where()}')
-                return log_vars
-            optim_wrapper.step()
-            optim_wrapper.zero_grad()
-        return log_vars
-
-    def _skip(self, optim_wrapper: OptimWrapper, restore, reason: str) -> None:
-        """Count a skipped step and undo what its forward changed (``nan_policy='skip'``)."""
-        self.skipped_steps += 1
-        optim_wrapper.zero_grad()
-        for module, snapshot in restore:
-            if snapshot is not None:
-                restore_buffers(module, snapshot)
-        print_log(f'{reason}; the step is skipped', logger='current', level=logging.WARNING)
+                    f'non-finite loss{_where()}: {values}. The last saved checkpoint is '
+                    "intact; set model.nan_policy='skip' to skip such steps instead")
+            optim_wrapper.update_params(sum(losses.values()))
+        return {name: value.detach() for name, value in losses.items()}
 
     # ------------------------------------------------------------------ inference
     def forward(self, inputs: dict, data_samples: Optional[List] = None, mode: str = 'tensor'):

@@ -17,7 +17,7 @@ from colorizer.engine.hooks.gradient_cosine_hook import branch_spec, find_captur
 from colorizer.engine.hooks.gradient_cosine_stats import (CosineAccumulator, bin_edges,
                                                           branch_cosines, cosine_per, cosine_stats,
                                                           headlines)
-from colorizer.models.attention import SCFT, SGA, to_map, to_tokens
+from colorizer.models.attention import SCFT, SGA, BaseAttention, to_map, to_tokens
 from colorizer.registry import ATTENTIONS, HOOKS, MODELS
 from colorizer.structures import ColorizationDataSample
 from float_tolerance import assert_close_float32
@@ -394,3 +394,74 @@ def test_resumed_run_keeps_the_periods_before_the_checkpoint(tmp_path):
     hook.before_train(runner)
     assert [p['iter_end'] for p in hook._periods] == [2]
     assert hook._period_start == 3
+
+
+@ATTENTIONS.register_module(force=True)
+class _DeclaredPlugin(BaseAttention):
+    """A third-party fusion module: a gated attention that declares its own branches."""
+
+    gradient_branches = ('x_skip', 'x_gate', 'x_att', 'y_att', 'y_val', 'y_unused')
+    attention_branches = ('x_att', 'y_att')
+    gradient_labels = {'x_gate~x_total': 'cos(g_gate, Σg_X)'}
+
+    def __init__(self, channels, stop_map=False):
+        super().__init__(channels)
+        self.stop_map = stop_map
+        self.gate = nn.Linear(channels, channels)
+        self.val = nn.Linear(channels, channels)
+
+    def stop_gradient_switches(self):
+        return dict(stop_map=self.stop_map)
+
+    def forward(self, sketch_feat, ref_feat, return_attention=False):
+        h, w = sketch_feat.shape[-2:]
+        x, y = to_tokens(sketch_feat), to_tokens(ref_feat)  # (B, N, C), (B, N', C)
+        self._reset_branches()
+        gate = torch.sigmoid(self.gate(self._branch('x_gate', x)))
+        with torch.no_grad() if self.stop_map else torch.enable_grad():
+            attn = torch.bmm(self._branch('x_att', x), self._branch('y_att', y).transpose(1, 2))
+            attn = attn.softmax(dim=-1)  # (B, N, N')
+        values = self.val(self._branch('y_val', y))  # (B, N', C)
+        fused = to_map(self._branch('x_skip', x) + gate * torch.bmm(attn, values), h, w)
+        return (fused, attn.detach()) if return_attention else fused
+
+
+@pytest.mark.parametrize('stop_map', [False, True])
+def test_third_party_plugin_gets_curves_from_its_declaration(stop_map, tmp_path):
+    attention = dict(type='_DeclaredPlugin', stop_map=stop_map)
+    hook = GradientCosineHook(interval=1, summary_interval=1000)
+    _, _, model = _train_once(attention, hook, tmp_path)
+    record = hook.summarize(_fake_runner(model, tmp_path), iter_end=1)
+    summary = json.loads((tmp_path / 'gradient_cosine' / 'summary.json').read_text())
+    spec = summary['modules']['generator.attention']
+    assert spec['type'] == '_DeclaredPlugin'
+    assert spec['branches'] == list(_DeclaredPlugin.gradient_branches)
+    assert spec['attention_branches'] == ['x_att', 'y_att']
+    assert spec['stop_gradient'] == dict(stop_map=stop_map)
+    module = record['modules']['generator.attention']
+    stopped = {'x_att', 'y_att'} if stop_map else set()
+    assert set(module['absent_branches']) == {'y_unused'} | stopped
+    assert module['grad_norm']['y_unused'] == 0.0
+    pairs = module['pairs']
+    assert pairs['x_gate~x_total']['label'] == 'cos(g_gate, Σg_X)'
+    tokens = 2 * 4 * 4  # batch 2, 4x4 tokens, one capture
+    assert pairs['x_gate~x_total']['pixel']['count'] == tokens
+    if stop_map:
+        # the kept gradient is the total one: cosine identically 1, and the note says why
+        assert pairs['x_kept~x_total']['pixel']['mean'] == pytest.approx(1.0, abs=1e-5)
+        assert 'x_kept~x_att' not in pairs and 'stop-gradient' in module['notes'][0]
+    else:
+        assert {'x_kept~x_att', 'y_kept~y_att', 'x_att~x_total', 'y_att~y_total'} <= set(pairs)
+        assert 0 < module['grad_norm']['x_att']
+
+
+def test_hook_reads_declarations_not_classes():
+    # SCFT and SGA declare their branches on the class; the hook only reads them
+    assert branch_spec(SCFT(4, stop_grad_q=True))['stop_gradient'] == dict(stop_grad_q=True,
+                                                                          stop_grad_k=False)
+    spec = branch_spec(SGA(4, stop_grad=False))
+    assert spec['branches'] == list(SGA.gradient_branches) and spec['attention'] == [
+        'x_att', 'y_att']
+    assert spec['stop_gradient'] == dict(stop_grad=False)
+    assert branch_spec(nn.Linear(2, 2)) == dict(type='Linear', branches=None, attention=None,
+                                                labels={}, stop_gradient={})

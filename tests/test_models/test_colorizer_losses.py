@@ -1,10 +1,13 @@
-"""L1, LSGAN and VGG perceptual / style losses."""
+"""L1, GAN (least-squares, hinge, non-saturating) and VGG perceptual / style losses."""
+import math
+
 import pytest
 import torch
 from torchvision.models.vgg import cfgs, make_layers
 from torchvision.transforms import Normalize
 
-from colorizer.models.losses import L1Loss, LSGANLoss, PerceptualLoss, gram_matrix
+from colorizer.models.losses import (HingeGANLoss, L1Loss, LSGANLoss, NonSaturatingGANLoss,
+                                     PerceptualLoss, gram_matrix)
 from colorizer.registry import LOSSES
 
 
@@ -19,11 +22,51 @@ def test_l1_loss():
     torch.testing.assert_close(value, torch.tensor(30 * 0.5))
 
 
+PRED = [0.5, -1.5, 2.0]
+
+
+def _softplus(v):
+    return math.log1p(math.exp(v))
+
+
+def _mean(values):
+    return torch.tensor(sum(values) / len(values))
+
+
 def test_lsgan_loss():
-    pred = torch.tensor([0.5, 1.5])
+    pred = torch.tensor(PRED)
     loss = LSGANLoss(loss_weight=2.0)
-    torch.testing.assert_close(loss(pred, True), torch.tensor(2 * (0.25 + 0.25) / 2))
-    torch.testing.assert_close(loss(pred, False), torch.tensor(2 * (0.25 + 2.25) / 2))
+    # discriminator terms: unweighted
+    torch.testing.assert_close(loss(pred, True, True), _mean([(p - 1) ** 2 for p in PRED]))
+    torch.testing.assert_close(loss(pred, False, True), _mean([p ** 2 for p in PRED]))
+    # generator term: weighted, target 1
+    torch.testing.assert_close(loss(pred, True, False), 2 * _mean([(p - 1) ** 2 for p in PRED]))
+
+
+def test_hinge_loss():
+    pred = torch.tensor(PRED)
+    loss = HingeGANLoss(loss_weight=2.0)
+    torch.testing.assert_close(loss(pred, True, True), _mean([0.5, 2.5, 0.0]))  # max(0, 1 - p)
+    torch.testing.assert_close(loss(pred, False, True), _mean([1.5, 0.0, 3.0]))  # max(0, 1 + p)
+    torch.testing.assert_close(loss(pred, True, False), -2 * _mean(PRED))
+
+
+def test_non_saturating_loss():
+    pred = torch.tensor(PRED)
+    loss = NonSaturatingGANLoss(loss_weight=2.0)
+    # -log sigmoid(p) = softplus(-p); -log(1 - sigmoid(p)) = softplus(p)
+    torch.testing.assert_close(loss(pred, True, True), _mean([_softplus(-p) for p in PRED]))
+    torch.testing.assert_close(loss(pred, False, True), _mean([_softplus(p) for p in PRED]))
+    torch.testing.assert_close(loss(pred, True, False),
+                               2 * _mean([_softplus(-p) for p in PRED]))
+
+
+@pytest.mark.parametrize('cls', [LSGANLoss, HingeGANLoss, NonSaturatingGANLoss])
+def test_gan_losses_refuse_a_fake_target_for_the_generator(cls):
+    with pytest.raises(ValueError, match='target_is_real=True'):
+        cls()(torch.zeros(2), False, False)
+    with pytest.raises(TypeError):
+        cls()(torch.zeros(2), True)  # whether the caller is the discriminator must be said
 
 
 def test_gram_matrix_normalisation():
@@ -159,5 +202,5 @@ def test_perceptual_missing_weights(tmp_path, monkeypatch):
 
 
 def test_losses_registered():
-    for name in ('L1Loss', 'LSGANLoss', 'PerceptualLoss'):
+    for name in ('L1Loss', 'LSGANLoss', 'HingeGANLoss', 'NonSaturatingGANLoss', 'PerceptualLoss'):
         assert LOSSES.get(name) is not None

@@ -32,8 +32,9 @@ def test_uniform_map_and_its_fast_path():
     # the aggregation without the map equals the materialised map's
     value = torch.randn(2, 16, 6)
     tx, ty = to_tokens(x), to_tokens(y)
-    assert torch.allclose(module.aggregate(tx, ty, value, {}),
-                          torch.bmm(module.cross_map(tx, ty, {}), value), atol=1e-6)
+    strategy = module.cross.cross_map
+    assert torch.allclose(strategy.aggregate(tx, ty, value, {}),
+                          torch.bmm(strategy.attention_map(tx, ty, {}), value), atol=1e-6)
     out.sum().backward()  # trains: W_x, W_y get gradient
     assert module.cross.proj_y.weight.grad.abs().sum() > 0
 
@@ -44,8 +45,8 @@ def test_oracle_map_is_uniform_over_the_region():
     reference_labels = torch.tensor([[[1, 1, 0, 0], [1, 1, 0, 0], [5, 5, 1, 1], [5, 5, 1, 1]]])
     module = OracleAttention(3)
     x, y = torch.randn(1, 4, 3), torch.randn(1, 4, 3)
-    attn = module.cross_map(x, y, dict(sketch_labels=sketch_labels,
-                                       reference_labels=reference_labels))
+    attn = module.cross.attention_map(x, y, dict(sketch_labels=sketch_labels,
+                                                 reference_labels=reference_labels))
     expected = torch.tensor([[0, 1, 0, 0],           # region 0: reference token 1
                              [0.5, 0, 0, 0.5],       # region 1: tokens 0 and 3
                              [0.25] * 4,             # region 2: absent, uniform
@@ -108,10 +109,11 @@ def test_line_art_sga_maps_sketch_against_the_references_line_art():
     value = torch.randn(2, x.shape[1], x.shape[-1])
     context = dict(reference_line_feat=line.transpose(1, 2).reshape(2, -1, 8, 8))
     y = torch.randn_like(line)
-    assert torch.allclose(module.aggregate(x, y, value, context),
-                          torch.bmm(module.cross_map(x, y, context), value), atol=1e-4)
+    strategy = module.cross.cross_map
+    assert torch.allclose(strategy.aggregate(x, y, value, context),
+                          torch.bmm(strategy.attention_map(x, y, context), value), atol=1e-4)
     with pytest.raises(ValueError, match='reference_line_feat'):
-        module.cross_map(x, y, {})
+        strategy.attention_map(x, y, {})
 
 
 def test_generators_without_line_art_modules_have_no_line_art_buffers():

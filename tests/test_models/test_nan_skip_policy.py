@@ -7,6 +7,7 @@ import logging
 import pytest
 import torch
 
+from colorizer.engine import skip_non_finite_optim_wrapper
 from colorizer.engine.checkpoint_safety import NonFiniteCheckpointError
 from colorizer.engine.hooks.safe_checkpoint_hook import SafeCheckpointHook
 from colorizer.models import reference_colorizer
@@ -49,8 +50,9 @@ def assert_same_state(before, after):
 @pytest.fixture
 def logged(monkeypatch):
     messages = []
-    monkeypatch.setattr(reference_colorizer, 'print_log',
-                        lambda msg, logger=None, level=None: messages.append((msg, level)))
+    for module in (reference_colorizer, skip_non_finite_optim_wrapper):  # inputs; loss / grads
+        monkeypatch.setattr(module, 'print_log',
+                            lambda msg, logger=None, level=None: messages.append((msg, level)))
     return messages
 
 
@@ -91,8 +93,10 @@ class TestSkippedStepLeavesNoTrace:
     def test_nan_in_the_discriminator_losses_skips_both_steps(self, logged):
         model, optim = trained_once()
         before = state(model, optim)
-        model.adversarial_loss.loss_weight = float('nan')
+        # NaN scores: both discriminator terms, and then the generator's adversarial term
+        handle = model.discriminator.register_forward_hook(lambda m, a, out: out * float('nan'))
         log = model.train_step(float_batch(seed=3), optim)
+        handle.remove()
         assert log['skipped_steps'].item() == 2  # the D step and the G step
         assert_same_state(before, state(model, optim))
         assert [m for m, _ in logged][0].startswith('non-finite loss')

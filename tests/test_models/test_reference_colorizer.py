@@ -1,8 +1,8 @@
 """The GAN model: one generator forward per step, D then G updates, NaN handling, outputs."""
 import pytest
 import torch
-from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from colorizer.engine import GANOptimWrapperConstructor
 from colorizer.models import ReferenceColorizer  # noqa: F401  (registers the parts)
 from colorizer.models.reference_colorizer import NonFiniteLossError
 from colorizer.registry import MODELS
@@ -32,9 +32,11 @@ def tiny_batch(batch_size=2, size=16, seed=0):
 
 
 def wrappers(model, lr_g=1e-3, lr_d=1e-3):
-    return OptimWrapperDict(
-        generator=OptimWrapper(torch.optim.Adam(model.generator.parameters(), lr=lr_g)),
-        discriminator=OptimWrapper(torch.optim.Adam(model.discriminator.parameters(), lr=lr_d)))
+    """Adam per sub-network, built as a config builds them (skipping wrappers for a model with
+    ``nan_policy='skip'``)."""
+    return GANOptimWrapperConstructor(dict(
+        generator=dict(optimizer=dict(type='Adam', lr=lr_g)),
+        discriminator=dict(optimizer=dict(type='Adam', lr=lr_d))))(model)
 
 
 def test_preprocessor_maps_uint8_to_unit_range_and_lifts_the_target():
@@ -87,12 +89,32 @@ def test_discriminator_update_uses_only_its_own_losses():
     d_opt = torch.optim.Adam(reference_model.discriminator.parameters(), lr=1e-3)
     fake = reference_model.generator(data['sketch'], data['reference']).detach()
     d = reference_model.discriminator
-    loss = reference_model.adversarial_loss(d(data['target'], data['sketch']), True) + \
-        reference_model.adversarial_loss(d(fake, data['sketch']), False)
+    loss = reference_model.adversarial_loss(d(data['target'], data['sketch']), True, True) + \
+        reference_model.adversarial_loss(d(fake, data['sketch']), False, True)
     loss.backward()
     d_opt.step()
     for a, b in zip(model.discriminator.parameters(), reference_model.discriminator.parameters()):
         torch.testing.assert_close(a, b)
+
+
+def test_hinge_loss_by_config_reaches_both_steps():
+    """``adversarial_loss=dict(type='HingeGANLoss')`` alone makes both players hinge players."""
+    model = tiny_model(adversarial_loss=dict(type='HingeGANLoss'))
+    reference_model = tiny_model(adversarial_loss=dict(type='HingeGANLoss'))
+    reference_model.load_state_dict(model.state_dict())
+    batch = tiny_batch()
+    log = model.train_step(batch, wrappers(model))
+    data = reference_model.data_preprocessor(batch, True)['inputs']
+    with torch.no_grad():
+        fake = reference_model.generator(data['sketch'], data['reference'])
+        d = reference_model.discriminator
+        real_scores, fake_scores = d(data['target'], data['sketch']), d(fake, data['sketch'])
+    torch.testing.assert_close(log['loss_d_real'], torch.relu(1 - real_scores).mean())
+    torch.testing.assert_close(log['loss_d_fake'], torch.relu(1 + fake_scores).mean())
+    # the generator's term is -mean(D(fake)) of the discriminator after its update
+    with torch.no_grad():
+        updated = model.discriminator(fake, data['sketch'])
+    torch.testing.assert_close(log['loss_g_adv'], -updated.mean())
 
 
 def test_non_finite_loss_raises_with_the_term_named_or_is_skipped():

@@ -2,6 +2,7 @@
 import json
 import sys
 
+import pytest
 import torch
 
 from colorizer.engine import safe_load
@@ -103,3 +104,26 @@ def test_paper_config_without_inception_weights_stops_before_training(tmp_path):
     assert result.returncode != 0
     assert 'pt_inception-2015-12-05-6726825d.pth' in result.stderr
     assert 'Iter(train)' not in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_demo_trains_with_the_hinge_loss_by_config_alone(tmp_path):
+    """Switching the GAN loss is one config key: no code, no other key."""
+    from mmengine.config import Config
+
+    from colorizer.models.losses import HingeGANLoss
+    from colorizer.registry import LOSSES
+    work = tmp_path / 'work'
+    train(work, 'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
+          'default_hooks.checkpoint.interval=2', 'model.adversarial_loss.type=HingeGANLoss')
+    assert safe_load(str(work / 'iter_2.pth'))['meta']['iter'] == 2
+    dumped = Config.fromfile(str(work / 'sga_demo.py'))
+    assert isinstance(LOSSES.build(dumped.model.adversarial_loss), HingeGANLoss)
+    (scalars, ) = work.glob('*/vis_data/scalars.json')
+    records = [json.loads(line) for line in scalars.read_text().splitlines()]
+    steps = [r for r in records if 'loss_d_real' in r]
+    assert [r['step'] for r in steps] == [1, 2]
+    for record in steps:
+        # hinge terms of the discriminator are max(0, 1 ∓ D): finite and non-negative
+        assert 0 <= record['loss_d_real'] < 1e3 and 0 <= record['loss_d_fake'] < 1e3
+        assert abs(record['loss_g_adv']) < 1e3

@@ -6,10 +6,11 @@ reached it through each branch alone (``branch_grads``: name -> (B, N, C)).
 :class:`GradientCosineHook` switches that capture on for the train steps it samples and turns
 the gradients into cosine statistics with :mod:`.gradient_cosine_stats`, which documents the
 pair rules (generic ``'<branch>~<input>_total'`` pairs, kept / attention split). This module
-holds what depends on the models: which branches the known modules record, which of them
-stop-gradient removes, the paper's names for the pairs, and where the modules are.
+finds the modules and reads what each declares (``gradient_branches``, ``attention_branches``,
+``gradient_labels``, ``stop_gradient_switches``, see ``BaseAttention``): it knows no concrete
+class, so a third-party plugin that declares its branches gets the same curves.
 
-SCFT's four named pairs of Fig. 4 are generic pairs:
+SCFT's four named pairs of Fig. 4 are generic pairs (the labels SCFT declares):
 
 ===============================  =====================
 paper (Fig. 4)                   pair key
@@ -20,9 +21,9 @@ cos(g_V, g_K + g_V)              ``y_v~y_total``
 cos(g_K, g_K + g_V)              ``y_k~y_total``
 ===============================  =====================
 
-*Attention branches* (the ones stop-gradient removes): SCFT ``x_q, y_k`` (through the map
-``softmax(QKᵀ)``), SGA ``x_att, y_att`` (the map's raw inputs); a plugin may name its own with
-an ``attention_branches`` attribute, otherwise branch names ending in ``_att`` are taken.
+*Attention branches* (the ones stop-gradient removes, declared by each class): SCFT ``x_q, y_k``
+(through the map ``softmax(QKᵀ)``), SGA ``x_att, y_att`` (the map's raw inputs); a module that
+declares none gets the branch names ending in ``_att``.
 
 Mapping of Fig. 10 ("SGA w/o stop-gradient") to SGA's branch names. The figure's g_X is drawn in
 Fig. 6(a) (Algorithm 1) as the gradient reaching X outside the attention map. Our SGA also has
@@ -59,61 +60,30 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from torch import nn
 
-from colorizer.models.attention import SCFT, SGA, BaseAttention
+from colorizer.models.attention import BaseAttention
 from colorizer.registry import HOOKS
 from .gradient_cosine_stats import HIGH_COSINE, PERS, CosineAccumulator, headlines
 
-# Known modules: the branches their capture can record, which of them are attention branches,
-# and the paper's names for the pairs. Third-party modules may define the same three as
-# attributes ``gradient_branches``, ``attention_branches`` and ``gradient_labels``.
-_SCFT_SPEC = dict(
-    branches=('x_skip', 'x_q', 'y_k', 'y_v'),
-    attention=('x_q', 'y_k'),
-    labels={
-        'x_skip~x_total': 'cos(g_skip, g_skip+g_Q)',
-        'x_q~x_total': 'cos(g_Q, g_skip+g_Q)',
-        'y_v~y_total': 'cos(g_V, g_K+g_V)',
-        'y_k~y_total': 'cos(g_K, g_K+g_V)',
-        'x_kept~x_att': 'cos(g_skip, g_Q)',
-        'y_kept~y_att': 'cos(g_V, g_K)',
-        'x_kept~x_total': 'cos(g_skip, g_skip) [Q stopped]',
-        'y_kept~y_total': 'cos(g_V, g_V) [K stopped]',
-    })
-_SGA_SPEC = dict(
-    branches=('x_skip', 'x_proj', 'x_att', 'y_proj', 'y_att'),
-    attention=('x_att', 'y_att'),
-    labels={
-        'x_kept~x_total': 'cos(g_X, ḡ_X)  [g_X = g_skip + g_Wx]',
-        'x_kept~x_att': 'cos(g_X, ḡ_X − g_X)',
-        'y_proj~y_total': 'cos(g_Y, ḡ_Y)  [g_Y = g_Wy]',
-        'y_kept~y_att': 'cos(g_Y, ḡ_Y − g_Y)',
-        'y_kept~y_total': 'cos(g_Y, ḡ_Y)  [g_Y = g_Wy]',
-        'x_skip~x_total': 'cos(g_skip, ḡ_X)',
-        'x_proj~x_total': 'cos(g_Wx, ḡ_X)',
-        'x_att~x_total': 'cos(g_att, ḡ_X)',
-        'y_att~y_total': 'cos(g_att, ḡ_Y)',
-    })
-
-
 # --------------------------------------------------------------------------- modules
 def branch_spec(module: nn.Module) -> dict:
-    """Expected branches, attention branches, paper labels and stop-gradient switches."""
-    if isinstance(module, SCFT):
-        spec = dict(_SCFT_SPEC)
-    elif isinstance(module, SGA):
-        spec = dict(_SGA_SPEC)
-    else:
-        spec = dict(branches=None, attention=None, labels={})
-    branches = getattr(module, 'gradient_branches', None) or spec['branches']
-    attention = getattr(module, 'attention_branches', None) or spec['attention']
-    labels = dict(spec['labels'])
-    labels.update(getattr(module, 'gradient_labels', None) or {})
-    stop = {k: bool(getattr(module, k)) for k in ('stop_grad', 'stop_grad_q', 'stop_grad_k')
-            if isinstance(getattr(module, k, None), bool)}
+    """What ``module`` declares about its branches (see ``BaseAttention``).
+
+    Reads the attributes ``gradient_branches``, ``attention_branches``, ``gradient_labels`` and
+    the method ``stop_gradient_switches``; a module that declares nothing gets the generic rule
+    on whatever it records (attention branches: names ending in ``'_att'``).
+
+    Returns:
+        dict with ``type``, ``branches`` (list or None), ``attention`` (list or None),
+        ``labels`` (pair key -> paper name) and ``stop_gradient`` (switch name -> bool).
+    """
+    branches = getattr(module, 'gradient_branches', None)
+    attention = getattr(module, 'attention_branches', None)
+    switches = getattr(module, 'stop_gradient_switches', None)
+    stop = {k: bool(v) for k, v in switches().items()} if callable(switches) else {}
     return dict(type=type(module).__name__,
                 branches=list(branches) if branches else None,
                 attention=list(attention) if attention is not None else None,
-                labels=labels, stop_gradient=stop)
+                labels=dict(getattr(module, 'gradient_labels', None) or {}), stop_gradient=stop)
 
 
 def spec_record(spec: dict) -> 'OrderedDict':

@@ -5,7 +5,7 @@ here, so SGA, SCFT and the baselines are interchangeable from a config.
 """
 from abc import ABCMeta, abstractmethod
 from functools import partial
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import nn
@@ -74,6 +74,13 @@ class BaseAttention(nn.Module, metaclass=ABCMeta):
 
     #: The context entries :meth:`forward` reads (see the class docstring); empty: none.
     context_keys: Tuple[str, ...] = ()
+    #: The branch names :meth:`forward` passes through :meth:`_branch`, in report order
+    #: (None: whatever is recorded). A declared branch that records nothing is reported absent.
+    gradient_branches: Optional[Tuple[str, ...]] = None
+    #: The branches stop-gradient removes (None: the recorded names ending in ``'_att'``).
+    attention_branches: Optional[Tuple[str, ...]] = None
+    #: Pair key -> the paper's name of that cosine (figure legends, summaries).
+    gradient_labels: Dict[str, str] = {}
 
     def __init__(self, channels: int):
         super().__init__()
@@ -81,6 +88,10 @@ class BaseAttention(nn.Module, metaclass=ABCMeta):
         self.capture_branches = False
         self.branches: dict = {}
         self.branch_grads: dict = {}
+
+    def stop_gradient_switches(self) -> Dict[str, bool]:
+        """The module's stop-gradient switches by name, recorded with its gradient cosines."""
+        return {}
 
     def _reset_branches(self) -> None:
         """Forget the previous forward's branches; subclasses call it first in ``forward``."""

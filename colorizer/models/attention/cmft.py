@@ -198,6 +198,8 @@ class CMFT(MapBranchMixin, BaseAttention):
             non-positive width or not summing to ``channels``.
     """
 
+    gradient_branches = ('x_skip', 'x_q', 'y_k', 'y_v')
+
     def __init__(self, channels: int, projections: bool = False,
                  level_channels: Union[None, str, Sequence[int]] = None,
                  chunk_size: Optional[int] = 64):

@@ -71,6 +71,8 @@ class CoCosNet(MapBranchMixin, BaseAttention):
         norm: ``'batch'`` or ``'instance'`` parameter-free normalisation of the sketch features.
     """
 
+    gradient_branches = ('x_skip', 'x_norm', 'x_corr', 'y_corr', 'y_v')
+
     def __init__(self, channels: int, proj_channels: Optional[int] = None,
                  temperature: float = 0.01, hidden_channels: int = 128, norm: str = 'batch'):
         super().__init__(channels)

@@ -1,26 +1,19 @@
 """The "perfect correspondence" control: the SGA block with the ground-truth region map."""
 import torch
 
-from colorizer.registry import ATTENTIONS
+from colorizer.registry import ATTENTIONS, CROSS_MAPS
 from colorizer.structures.token_grid import pool_labels, token_grid
-from .given_map import GivenMapSGA
+from .cross_map import CrossMap
+from .sga import SGA
 
 
-@ATTENTIONS.register_module()
-class OracleAttention(GivenMapSGA):
-    """SGA whose cross map is uniform over the reference tokens of the sketch token's region.
+@CROSS_MAPS.register_module()
+class OracleMap(CrossMap):
+    """Uniform over the reference tokens of the sketch token's ground-truth region.
 
     Row i of M is ``[l'_j = l_i] / #{j: l'_j = l_i}``, with the token labels l (sketch) and l'
     (reference) pooled from the pixel labels by majority (``pool_labels``). A sketch token whose
-    region has no reference token, or which has no label, reads the uniform row 1 / N'. It is
-    the upper end of a correspondence study: the best map a region-level matcher can find.
-    It needs the data's ground-truth region labels (``SyntheticToonDataset``) at training,
-    validation and test time, so it is a control, not a colourisation method.
-
-    Args:
-        channels: C of both feature maps.
-        self_attention: keep SGA's self-SGA layer after the cross step.
-        **kwargs: further :class:`~.given_map.GivenMapSGA` arguments.
+    region has no reference token, or which has no label, reads the uniform row 1 / N'.
 
     Raises:
         ValueError: at forward time, when the batch carries no region labels.
@@ -28,7 +21,7 @@ class OracleAttention(GivenMapSGA):
 
     context_keys = ('sketch_labels', 'reference_labels')
 
-    def cross_map(self, x: torch.Tensor, y: torch.Tensor, context: dict) -> torch.Tensor:
+    def attention_map(self, x: torch.Tensor, y: torch.Tensor, context: dict) -> torch.Tensor:
         """(B, N, N') ground-truth region map, rows summing to 1."""
         sketch_labels = context.get('sketch_labels')
         reference_labels = context.get('reference_labels')
@@ -48,3 +41,26 @@ class OracleAttention(GivenMapSGA):
         count = same.sum(-1, keepdim=True)  # (B, N, 1)
         uniform = torch.full_like(same, 1.0 / y.shape[1])
         return torch.where(count > 0, same / count.clamp_min(1), uniform)
+
+
+@ATTENTIONS.register_module()
+class OracleAttention(SGA):
+    """SGA whose cross map is the ground-truth region map :class:`OracleMap`.
+
+    The upper end of a correspondence study: the best map a region-level matcher can find.
+    It needs the data's ground-truth region labels (``SyntheticToonDataset``) at training,
+    validation and test time, so it is a control, not a colourisation method. Same as
+    ``dict(type='SGA', cross_map=dict(type='OracleMap'))``.
+
+    Args:
+        channels: C of both feature maps.
+        self_attention: keep SGA's self-SGA layer after the cross step.
+        **kwargs: further :class:`~.sga.SGA` arguments for the self-SGA layer.
+
+    Raises:
+        ValueError: at forward time, when the batch carries no region labels.
+    """
+
+    def __init__(self, channels: int, self_attention: bool = True, **kwargs):
+        super().__init__(channels, stop_grad=True, self_attention=self_attention,
+                         cross_map=OracleMap(), **kwargs)

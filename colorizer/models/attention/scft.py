@@ -33,6 +33,20 @@ class SCFT(BaseAttention):
         stop_grad_k: stop-gradient on the key branch (W_k).
     """
 
+    gradient_branches = ('x_skip', 'x_q', 'y_k', 'y_v')
+    attention_branches = ('x_q', 'y_k')
+    # Fig. 4's four pairs are generic pairs; the rest are the kept / attention split
+    gradient_labels = {
+        'x_skip~x_total': 'cos(g_skip, g_skip+g_Q)',
+        'x_q~x_total': 'cos(g_Q, g_skip+g_Q)',
+        'y_v~y_total': 'cos(g_V, g_K+g_V)',
+        'y_k~y_total': 'cos(g_K, g_K+g_V)',
+        'x_kept~x_att': 'cos(g_skip, g_Q)',
+        'y_kept~y_att': 'cos(g_V, g_K)',
+        'x_kept~x_total': 'cos(g_skip, g_skip) [Q stopped]',
+        'y_kept~y_total': 'cos(g_V, g_V) [K stopped]',
+    }
+
     def __init__(self, channels: int, stop_grad_q: bool = False, stop_grad_k: bool = False):
         super().__init__(channels)
         self.stop_grad_q = stop_grad_q
@@ -41,6 +55,10 @@ class SCFT(BaseAttention):
         self.to_q = nn.Linear(channels, channels)
         self.to_k = nn.Linear(channels, channels)
         self.to_v = nn.Linear(channels, channels)
+
+    def stop_gradient_switches(self) -> dict:
+        """``{'stop_grad_q': bool, 'stop_grad_k': bool}``."""
+        return dict(stop_grad_q=self.stop_grad_q, stop_grad_k=self.stop_grad_k)
 
     def forward(self, sketch_feat: torch.Tensor, ref_feat: torch.Tensor,
                 return_attention: bool = False):

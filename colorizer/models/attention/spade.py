@@ -122,6 +122,8 @@ class SPADE(MapBranchMixin, BaseAttention):
         norm: ``'batch'`` or ``'instance'`` parameter-free normalisation of the sketch features.
     """
 
+    gradient_branches = ('x_skip', 'x_norm', 'y_cond')
+
     def __init__(self, channels: int, condition: str = 'spatial', hidden_channels: int = 128,
                  norm: str = 'batch'):
         super().__init__(channels)

@@ -148,6 +148,8 @@ class UNITE(MapBranchMixin, BaseAttention):
             ``transport``.
     """
 
+    gradient_branches = ('x_skip', 'x_norm', 'x_conf', 'x_corr', 'y_corr', 'y_v')
+
     def __init__(self, channels: int, proj_channels: Optional[int] = None,
                  epsilon: float = 0.05, num_iters: int = 10, transport: str = 'unbalanced',
                  tau: float = 1.0, hidden_channels: int = 128, norm: str = 'batch'):

@@ -1,6 +1,7 @@
 """Losses, registered in ``LOSSES``."""
-from .gan_loss import LSGANLoss
+from .gan_loss import HingeGANLoss, LSGANLoss, NonSaturatingGANLoss
 from .perceptual_loss import PerceptualLoss, gram_matrix
 from .reconstruction_loss import L1Loss
 
-__all__ = ['L1Loss', 'LSGANLoss', 'PerceptualLoss', 'gram_matrix']
+__all__ = ['HingeGANLoss', 'L1Loss', 'LSGANLoss', 'NonSaturatingGANLoss', 'PerceptualLoss',
+           'gram_matrix']

@@ -118,8 +118,8 @@ def config_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> List[Tuple
     """
     changes = []
     for top in COMPARED_KEYS:
-        a = _flatten(old.get(top), top, {})
-        b = _flatten(new.get(top), top, {})
+        a = _flatten(old[top], top, {}) if top in old else {}
+        b = _flatten(new[top], top, {}) if top in new else {}
         for key in sorted(set(a) | set(b)):
             if _is_speed_key(key):
                 continue

@@ -78,6 +78,7 @@ class ColorizerRunner(Runner):
             check_schedulers_saveable(self.param_schedulers)
         super().call_hook(fn_name, **kwargs)
         if fn_name == 'before_train' and self._resumed_here:
+            self._resumed_here = False
             self._replay_validation_after_resume()
         if fn_name == 'before_save_checkpoint':
             # After every hook, so no hook (or its absence) can break the invariant.

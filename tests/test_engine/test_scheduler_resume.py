@@ -13,8 +13,8 @@ import pytest
 import torch
 from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
-from mmengine.registry import PARAM_SCHEDULERS as MM_PARAM_SCHEDULERS
 from mmengine.optim.scheduler import ConstantLR
+from mmengine.registry import PARAM_SCHEDULERS as MM_PARAM_SCHEDULERS
 from torch import nn
 from torch.utils.data import DataLoader
 

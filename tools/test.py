@@ -61,9 +61,10 @@ def build_config(args) -> Config:
                                                        getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
     apply_propagated_options(cfg, propagated)
-    # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
-    # half of its weights random (MMEngine's load_from only warns about mismatched keys).
-    cfg.load_from, cfg.resume = None, False
+    # Loaded by Runner.test() in MMEngine's order: the hooks' before_run first (EMAHook builds
+    # its averaged copy there), then load_or_resume. ColorizerRunner.load_checkpoint loads
+    # every weight or none, so a checkpoint of another architecture is refused, not half-loaded.
+    cfg.load_from, cfg.resume = args.checkpoint, False
     if args.save_images:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='SaveColorizationsHook', out_dir=args.save_images)]
@@ -81,9 +82,7 @@ def main(argv=None):
     try:
         runner = ColorizerRunner.from_cfg(cfg)
         runner.logger.info(THREAD_POLICY.describe())
-        # Every weight or none (ColorizerRunner.load_checkpoint names the keys that differ).
-        runner.load_checkpoint(args.checkpoint, map_location='cpu')
-        metrics = runner.test()
+        metrics = runner.test()  # before_run hooks, then the checkpoint, then the test loop
     except (FileNotFoundError, CheckpointError) as error:
         # UnsafeCheckpointError, CheckpointMismatchError, ... : one line, no traceback.
         sys.exit(f'error: {one_line(error)}')

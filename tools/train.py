@@ -43,6 +43,10 @@ def parse_args(argv=None):
                         'the newest complete one if that is missing, empty or dangling). The '
                         'checkpoint must hold the optimiser and scheduler states: to start a '
                         'new run from weights only, use --cfg-options load_from=PATH')
+    parser.add_argument('--resume-changed-config', action='store_true',
+                        help='resume although the config changes what the checkpoint\'s run '
+                        'computed (image size, batch size, a model argument, ...): without it '
+                        'such a resume is refused, listing the differences')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on CUDA, bf16 on CPU')
     parser.add_argument('--data-root', metavar='DIR',
@@ -74,6 +78,8 @@ def build_config(args) -> Config:
         if not is_remote(args.resume) and not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint {args.resume} does not exist')
         cfg.resume, cfg.load_from = True, args.resume
+    if getattr(args, 'resume_changed_config', False):
+        cfg.resume_changed_config = True
     check_config(cfg)
     return cfg
 

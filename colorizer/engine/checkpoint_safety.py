@@ -15,6 +15,12 @@ Instead:
   (:func:`find_unloadable`), so a checkpoint colorizer writes is one colorizer can load, with or
   without :class:`~colorizer.engine.hooks.SafeCheckpointHook` in the config; :func:`safe_load`
   turns them back, so every reader gets MMEngine's usual objects;
+- parameter schedulers: MMEngine's ``MultiStepParamScheduler`` keeps its milestones in a
+  ``collections.Counter`` (a dict that torch's ``weights_only`` loader rebuilds by itself,
+  accepted as a plain container); ``OneCycleParamScheduler`` keeps its annealing function,
+  which pickle would store as a call of ``getattr`` on the class. Such functions are saved as
+  their exact qualified name (:func:`pack_scheduler_functions`) and looked up again on load in
+  :data:`SAFE_FUNCTIONS`, a fixed table; a name outside it is refused;
 - :mod:`colorizer.engine.checkpoint_sources` routes every scheme of MMEngine's
   ``CheckpointLoader`` (local paths, URLs, ``open-mmlab://``, ...) through :func:`safe_load`.
 """
@@ -26,6 +32,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Tuple, Union
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
 
 from .checkpoint_errors import CheckpointError
 
@@ -38,6 +45,15 @@ SAFE_GLOBALS = [np.ndarray, np.dtype, np._core.multiarray._reconstruct,
                 np._core.multiarray.scalar, *_NUMPY_DTYPE_CLASSES]
 
 _BUFFER_TAG = '__history_buffer__'
+
+#: Functions a parameter scheduler of MMEngine 0.10.7 keeps in its state, by exact qualified
+#: name: ``OneCycleParamScheduler.anneal_func`` (``anneal_strategy='cos'`` or ``'linear'``).
+#: Checkpoints store the name; :func:`unpack_scheduler_functions` maps it back through this
+#: table only, so loading never imports or calls anything a file names.
+SAFE_FUNCTIONS = {f'{f.__module__}.{f.__qualname__}': f for f in (
+    OneCycleParamScheduler._annealing_cos, OneCycleParamScheduler._annealing_linear)}
+
+_FUNCTION_TAG = '__scheduler_function__'
 
 
 class UnsafeCheckpointError(pickle.UnpicklingError, CheckpointError):
@@ -94,6 +110,8 @@ def safe_load(filename: Union[str, BinaryIO], map_location: Any = None,
                                      f'(truncated or corrupt?): {detail}') from error
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get('message_hub'), dict):
         unpack_history_buffers(checkpoint['message_hub'])
+    if isinstance(checkpoint, dict) and 'param_schedulers' in checkpoint:
+        unpack_scheduler_functions(checkpoint['param_schedulers'], name)
     return checkpoint
 
 
@@ -109,7 +127,7 @@ def _unsafe_globals(filename: Union[str, BinaryIO]) -> str:
 
 
 #: Container and leaf types that ``torch.load(weights_only=True)`` rebuilds by itself.
-_PLAIN_CONTAINERS = (dict, collections.OrderedDict, list, tuple, set)
+_PLAIN_CONTAINERS = (dict, collections.OrderedDict, collections.Counter, list, tuple, set)
 _PLAIN_LEAVES = (str, bytes, bool, int, float, complex, type(None), torch.Tensor, torch.dtype,
                  torch.device, torch.Size, np.dtype)
 
@@ -218,3 +236,78 @@ def unpack_history_buffers(message_hub_state: Dict[str, Any]) -> None:
         if isinstance(value, dict) and value.get(_BUFFER_TAG):
             scalars[key] = HistoryBuffer(value['log'].numpy().tolist(),
                                          value['count'].numpy().tolist(), value['max_length'])
+
+
+def _scheduler_states(param_schedulers: Any) -> Iterator[Dict[str, Any]]:
+    """The state dicts in a checkpoint's ``param_schedulers`` entry: a list of them, or (one
+    list per optimiser wrapper) a dict of such lists."""
+    groups = param_schedulers.values() if isinstance(param_schedulers, dict) else [
+        param_schedulers]
+    for group in groups:
+        for state in group if isinstance(group, (list, tuple)) else []:
+            if isinstance(state, dict):
+                yield state
+
+
+def pack_scheduler_functions(param_schedulers: Any) -> None:
+    """Replace (in place) each function of :data:`SAFE_FUNCTIONS` held by a scheduler state by
+    its qualified name, for saving. Other functions are left for :func:`find_unloadable` to
+    report."""
+    for state in _scheduler_states(param_schedulers):
+        for key, value in state.items():
+            name = next((n for n, f in SAFE_FUNCTIONS.items() if value is f), None)
+            if name is not None:
+                state[key] = {_FUNCTION_TAG: name}
+
+
+def unpack_scheduler_functions(param_schedulers: Any, name: str = 'the checkpoint') -> None:
+    """Inverse of :func:`pack_scheduler_functions` (in place), after loading.
+
+    Raises:
+        UnsafeCheckpointError: A state names a function outside :data:`SAFE_FUNCTIONS`.
+    """
+    for state in _scheduler_states(param_schedulers):
+        for key, value in state.items():
+            if isinstance(value, dict) and _FUNCTION_TAG in value:
+                function = SAFE_FUNCTIONS.get(value[_FUNCTION_TAG])
+                if function is None:
+                    raise UnsafeCheckpointError(
+                        f'refused to load checkpoint {name}: a parameter scheduler state '
+                        f'names the function {value[_FUNCTION_TAG]!r} ({key!r}), which is '
+                        f'not on the allow-list ({", ".join(sorted(SAFE_FUNCTIONS))})')
+                state[key] = function
+
+
+def check_schedulers_saveable(param_schedulers: Any) -> None:
+    """Refuse, before training, parameter schedulers whose state no checkpoint could keep.
+
+    Run at start-up so that a scheduler that cannot be saved stops the run before its first
+    iteration, not at its first checkpoint.
+
+    Args:
+        param_schedulers: The runner's built schedulers: a list, or a dict of lists (one per
+            optimiser wrapper). Unbuilt configs (dicts) are skipped.
+
+    Raises:
+        UnsafeCheckpointError: Naming the scheduler's class, its place in the config and
+            the state entries that would be refused.
+    """
+    if isinstance(param_schedulers, dict):
+        groups = [(f'param_scheduler[{name!r}]', group)
+                  for name, group in param_schedulers.items()]
+    else:
+        groups = [('param_scheduler', param_schedulers)]
+    for where, group in groups:
+        for i, scheduler in enumerate(group if isinstance(group, (list, tuple)) else []):
+            if not hasattr(scheduler, 'state_dict'):
+                continue
+            state = [dict(scheduler.state_dict())]
+            pack_scheduler_functions(state)
+            found = find_unloadable(state[0], f'{where}[{i}]')
+            if found:
+                listed = ', '.join(f'{path} ({kind})' for path, kind in sorted(found))
+                raise UnsafeCheckpointError(
+                    f'refusing to start: the parameter scheduler {type(scheduler).__name__} '
+                    f'({where}[{i}]) keeps state that no checkpoint of this run could hold '
+                    f'safely: {listed}. Use a scheduler whose state holds numbers, lists and '
+                    'dicts only')

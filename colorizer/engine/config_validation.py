@@ -36,7 +36,7 @@ KNOWN_TOP_LEVEL_KEYS = {
     'find_unused_parameters', 'strategy', 'compile', 'runner_type', 'dataset_type', 'data_root',
     'train_pipeline', 'val_pipeline', 'test_pipeline', 'img_size', 'crop_size', 'metainfo',
     'file_client_args', 'backend_args', 'vis_backends', 'train_dataset', 'val_dataset',
-    'test_dataset', 'method', 'dataset_name',
+    'test_dataset', 'method', 'dataset_name', 'resume_changed_config',
 }
 
 

@@ -19,7 +19,15 @@ and every load, whatever hooks the config lists:
 - **auto-resume finds a checkpoint after any kill**: ``--resume`` without a path uses
   :meth:`CheckpointDirectory.resume_source` (falls back to the newest complete checkpoint when
   ``last_checkpoint`` is missing, empty, unreadable or dangling), and training starts by
-  deleting temporary files of interrupted writes.
+  deleting temporary files of interrupted writes;
+- **every scheduler saves or the run does not start**: before the first iteration each built
+  parameter scheduler's state is checked against the allow-list
+  (:func:`~colorizer.engine.checkpoint_safety.check_schedulers_saveable`), naming the
+  scheduler's class; allow-listed scheduler functions are saved by name;
+- **a resume continues the same computation**: the checkpoint's stored config is compared with
+  the current one (:mod:`~colorizer.engine.resume_config_check`) and a difference that changes
+  the model or the data refuses the resume unless ``resume_changed_config`` is set; the
+  process count is saved (``meta['world_size']``) and a changed global batch is logged.
 """
 import os.path as osp
 from typing import Any, Dict, List, Optional
@@ -28,16 +36,18 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook as _MMCheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 from torch import nn
 
 from .checkpoint_directory import CheckpointDirectory
 from .checkpoint_errors import IncompleteCheckpointError
-from .checkpoint_safety import check_finite, check_loadable, pack_history_buffers
+from .checkpoint_safety import (check_finite, check_loadable, check_schedulers_saveable,
+                                pack_history_buffers, pack_scheduler_functions)
 from .checkpoint_sources import ensure_safe_loaders
 from .model_state import load_model_state
 from .model_wrappers import unwrapped_key
+from .resume_config_check import check_resume_config, global_batch_note
 
 
 class ColorizerRunner(Runner):
@@ -49,6 +59,7 @@ class ColorizerRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         self._resume_flags = None
+        self._resumed_here = False
         super().__init__(*args, **kwargs)
         for hook in self._hooks:
             if type(hook) is _MMCheckpointHook:
@@ -61,11 +72,22 @@ class ColorizerRunner(Runner):
     # Saving -------------------------------------------------------------------------------
 
     def call_hook(self, fn_name: str, **kwargs) -> None:
+        if fn_name == 'before_run':
+            # Schedulers are built by now (train()); refuse one that no checkpoint could keep
+            # before the first iteration rather than at the first save.
+            check_schedulers_saveable(self.param_schedulers)
         super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_train' and self._resumed_here:
+            self._resumed_here = False
+            self._replay_validation_after_resume()
         if fn_name == 'before_save_checkpoint':
             # After every hook, so no hook (or its absence) can break the invariant.
             checkpoint = kwargs['checkpoint']
             pack_history_buffers(checkpoint.get('message_hub') or {})
+            pack_scheduler_functions(checkpoint.get('param_schedulers'))
+            if isinstance(checkpoint.get('meta'), dict):
+                # Not in the config; a resume compares it (resume_config_check).
+                checkpoint['meta']['world_size'] = self.world_size
             self._unwrap_keys(checkpoint)
             check_loadable(checkpoint, 'the checkpoint')
             check_finite(checkpoint, self.iter + 1)
@@ -112,8 +134,36 @@ class ColorizerRunner(Runner):
         self._resume_flags = (resume_optimizer, resume_param_scheduler)
         try:
             super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+            self._resumed_here = True
         finally:
             self._resume_flags = None
+
+    def _replay_validation_after_resume(self) -> None:
+        """Run the validation that followed the resumed checkpoint in the interrupted run,
+        when a scheduler steps on its result.
+
+        MMEngine writes a resumable checkpoint in ``after_train_epoch`` / ``after_train_iter``,
+        before that point's validation; ``ReduceOnPlateau*`` schedulers step after validation.
+        The resumed loop starts with the next epoch (iteration), so without this the plateau
+        step of the checkpoint's epoch would be lost and the learning rate would differ from
+        the uninterrupted run's.
+        """
+        groups = self.param_schedulers.values() if isinstance(self.param_schedulers, dict) \
+            else [self.param_schedulers or []]
+        if self._val_loop is None or not any(getattr(s, 'need_val_args', False)
+                                             for group in groups for s in group):
+            return
+        loop = self.train_loop
+        if isinstance(loop, EpochBasedTrainLoop):
+            point, last = loop.epoch, loop.max_epochs
+            at_boundary = loop.iter == loop.epoch * len(loop.dataloader)
+        else:
+            point, last, at_boundary = loop.iter, loop.max_iters, True
+        if at_boundary and 0 < point and point >= loop.val_begin and (
+                point % loop.val_interval == 0 or point == last):
+            self.logger.info('Running the validation that followed the resumed checkpoint '
+                             '(a ReduceOnPlateau scheduler steps on its result)')
+            self.val_loop.run()
 
     def _check_resumable(self, checkpoint: Dict[str, Any], filename: str,
                          resume_optimizer: bool, resume_param_scheduler: bool) -> None:
@@ -124,6 +174,23 @@ class ColorizerRunner(Runner):
                 'or published checkpoint keeps the weights only). Resuming would restart them '
                 'from scratch at a late iteration. To start a new run from its weights, use '
                 f'--cfg-options load_from={filename} without --resume')
+        self._check_same_computation(checkpoint, filename)
+
+    def _check_same_computation(self, checkpoint: Dict[str, Any], filename: str) -> None:
+        """Refuse a changed model or data config; log a changed global batch."""
+        old = check_resume_config(checkpoint, self.cfg.pretty_text, filename,
+                                  bool(self.cfg.get('resume_changed_config', False)),
+                                  self.logger)
+        meta = checkpoint.get('meta') or {}
+        loader = self.cfg.get('train_dataloader')
+        batch_size = loader.get('batch_size') if isinstance(loader, dict) else None
+        if isinstance(batch_size, int):
+            note = global_batch_note(old, meta.get('world_size'), batch_size, self.world_size,
+                                     meta.get('iter', 0),
+                                     isinstance(self._train_loop, EpochBasedTrainLoop),
+                                     meta.get('epoch', 0))
+            if note:
+                self.logger.warning(note)
 
     def _lacking_states(self, checkpoint: Dict[str, Any], resume_optimizer: bool,
                         resume_param_scheduler: bool) -> List[str]:

@@ -104,8 +104,9 @@ def test_multi_process_checkpoint_serves_one_process_and_bad_resumes_are_refused
     # A NaN loss stops the run in one line, naming the iteration and the loss term; the
     # checkpoint it resumed from stays as it was.
     before = (work / 'iter_2.pth').read_bytes()
+    # (a changed model setting: --resume-changed-config says it is on purpose)
     result = train(work, 'train_cfg.max_iters=3', 'model.reconstruction_loss.loss_weight=nan',
-                   *TINY_NO_HOOKS, extra=['--resume'], check=False)
+                   *TINY_NO_HOOKS, extra=['--resume', '--resume-changed-config'], check=False)
     _one_line_error(result, 'non-finite loss at iteration 3', 'loss_rec=nan')
     assert (work / 'iter_2.pth').read_bytes() == before
 

@@ -3,7 +3,9 @@ and free of NaN / Inf."""
 from mmengine.hooks import Hook
 
 from colorizer.engine.checkpoint_safety import (check_finite, pack_history_buffers,
-                                                unpack_history_buffers)
+                                                pack_scheduler_functions,
+                                                unpack_history_buffers,
+                                                unpack_scheduler_functions)
 from colorizer.registry import HOOKS
 
 
@@ -13,7 +15,8 @@ class SafeCheckpointHook(Hook):
 
     MMEngine pickles ``HistoryBuffer`` objects, and their pickle calls ``getattr``, which a
     ``weights_only`` load must refuse. This hook converts them to tensors before a checkpoint is
-    written and back after one is read, so resuming restores the smoothed logs exactly.
+    written and back after one is read, so resuming restores the smoothed logs exactly; the
+    same for the annealing function ``OneCycleParamScheduler`` keeps (saved by name).
 
     A checkpoint whose weights, buffers or optimiser states hold NaN or Inf is not written:
     training stops with :class:`~colorizer.engine.checkpoint_safety.NonFiniteCheckpointError`
@@ -32,6 +35,8 @@ class SafeCheckpointHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         check_finite(checkpoint, runner.iter + 1)
         pack_history_buffers(checkpoint.get('message_hub', {}))
+        pack_scheduler_functions(checkpoint.get('param_schedulers'))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         unpack_history_buffers(checkpoint.get('message_hub', {}))
+        unpack_scheduler_functions(checkpoint.get('param_schedulers'))

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from colorizer.invalid_argument import InvalidArgumentError, check_choice, check_number
 from colorizer.registry import TRANSFORMS
 from .random_state import sample_rng
 
@@ -163,7 +164,8 @@ class RandomResizedCrop(_GeometryTransform):
         super().__init__(keys, independent_keys)
         self.size = _pair(size)
         if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {scale}')
+            raise InvalidArgumentError('scale', scale, '(min, max) with 0 < min <= max <= 1',
+                                       type(self).__name__)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
 
@@ -289,8 +291,8 @@ class RandomFlip(_GeometryTransform):
                  keys: Sequence[str] = GEOMETRY_KEYS,
                  independent_keys: Sequence[str] = INDEPENDENT_KEYS):
         super().__init__(keys, independent_keys)
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"direction must be 'horizontal' or 'vertical', got {direction!r}")
+        check_choice('direction', direction, ('horizontal', 'vertical'), type(self).__name__)
+        check_number('prob', prob, 0.0, 1.0, owner=type(self).__name__)
         self.prob = prob
         self.direction = direction
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import ATTENTIONS
 from .base import BaseAttention, to_map, to_tokens
 
@@ -290,12 +291,9 @@ class SGA(BaseAttention):
                  self_attention: bool = True, implementation: str = 'chunked',
                  chunk_size: int = 1024, negative_slope: float = 0.2):
         super().__init__(channels)
-        if norm not in ('double', 'softmax'):
-            raise ValueError(f"norm must be 'double' or 'softmax', got {norm!r}")
-        if implementation not in ('chunked', 'naive'):
-            raise ValueError(f"implementation must be 'chunked' or 'naive', got {implementation!r}")
-        if chunk_size < 1:
-            raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+        check_choice('norm', norm, ('double', 'softmax'), 'SGA')
+        check_choice('implementation', implementation, ('chunked', 'naive'), 'SGA')
+        check_number('chunk_size', chunk_size, 1, integer=True, owner='SGA')
         self.stop_grad = stop_grad
         self.norm_type = norm
         self.self_attention = self_attention

@@ -1,0 +1,157 @@
+"""Check every plugin argument of a config at start-up by building its components once.
+
+Each plugin checks its own constructor arguments (:mod:`colorizer.invalid_argument`: the error
+names the argument, the value and the valid set). A bad value would otherwise surface as a
+traceback from deep inside the Runner's build, after the work dir was created, or, for a
+dataset or a metric, only when its loop starts. :func:`check_components` builds the model,
+every dataloader's dataset (with its transforms) and every evaluator metric before anything is
+written, and turns the first refused argument into a :class:`ConfigError` of one line that
+names the config key path (``model.generator.attention.norm = 'single'``), or, when the value
+came from a top-level option (``img_size=(8, 8)``), that option and where it was applied.
+
+The model and the metrics are built on PyTorch's ``meta`` device: parameters get shapes and no
+memory, so the check costs milliseconds and no RAM even for a paper-size model. Datasets are
+built with ``lazy_init=True`` (MMEngine's ``BaseDataset``): no folder is listed and no image
+is read here.
+"""
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope, Registry
+
+from colorizer.invalid_argument import InvalidArgumentError
+from .config_validation import ConfigError, accepted_arguments
+
+__all__ = ['check_components']
+
+_SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+_EVALUATORS = ('val_evaluator', 'test_evaluator')
+
+
+@contextmanager
+def _recording_builds() -> Iterator[None]:
+    """Tag an error raised inside ``Registry.build`` with the config node being built.
+
+    Components build their parts themselves (a generator builds its attention module), so the
+    innermost build that fails names the node whose argument was refused.
+    """
+    original = Registry.build
+
+    def build(self, cfg, *args, **kwargs):
+        try:
+            return original(self, cfg, *args, **kwargs)
+        except (ValueError, TypeError) as err:
+            if not hasattr(err, 'config_node'):
+                err.config_node = cfg
+            raise
+
+    Registry.build = build
+    try:
+        yield
+    finally:
+        Registry.build = original
+
+
+def _find(root, node, path: str, same) -> Optional[str]:
+    """Dotted path of the first value under ``root`` for which ``same(value, node)``."""
+    if same(root, node):
+        return path
+    children = (root.items() if isinstance(root, dict)
+                else enumerate(root) if isinstance(root, (list, tuple)) else ())
+    for key, child in children:
+        child_path = f'{path}[{key}]' if isinstance(key, int) else f'{path}.{key}'
+        found = _find(child, node, child_path, same)
+        if found is not None:
+            return found
+    return None
+
+
+def _node_path(root, node, path: str) -> str:
+    if node is None:
+        return path
+    found = _find(root, node, path, lambda a, b: a is b)
+    if found is None:  # a component that copied its part's config before building it
+        found = _find(root, node, path, lambda a, b: isinstance(a, dict) and a == b)
+    return found or path
+
+
+def _message(err: Exception, section_cfg, section: str,
+             applied: Dict[str, Tuple[str, object]]) -> str:
+    node = getattr(err, 'config_node', None)
+    path = _node_path(section_cfg, node, section)
+    type_name = node.get('type') if isinstance(node, dict) else None
+    owner = type_name if isinstance(type_name, str) else getattr(type_name, '__name__', '')
+    if isinstance(err, InvalidArgumentError) and isinstance(node, dict) \
+            and err.argument in node:
+        key = f'{path}.{err.argument}'
+        if key in applied:
+            option, value = applied[key]
+            return (f'{option} = {value!r} (applied to {key}): not valid for {owner}; '
+                    f'valid: {err.valid}')
+        return f'{key} = {err.value!r}: not valid for {owner}; valid: {err.valid}'
+    what = f'{path} ({owner})' if owner else path
+    return f'{what}: {err}'
+
+
+def _built_parts(cfg: Config) -> Iterator[Tuple[str, object, Registry, dict]]:
+    """(section, its config, registry, build config) of every part the Runner builds."""
+    from colorizer.registry import DATASETS, METRICS, MODELS
+    if isinstance(cfg.get('model'), dict):
+        yield 'model', cfg.model, MODELS, cfg.model
+    for split in _SPLITS:
+        loader = cfg.get(split)
+        dataset = loader.get('dataset') if isinstance(loader, dict) else None
+        if isinstance(dataset, dict):
+            section = f'{split}.dataset'
+            cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'),
+                                                                  str) else None
+            accepted = accepted_arguments(cls) if cls is not None else None
+            build_cfg = dataset
+            if accepted is None or 'lazy_init' in accepted:
+                build_cfg = type(dataset)(dataset, lazy_init=True)  # no folder is read here
+            yield section, dataset, DATASETS, build_cfg
+    for key in _EVALUATORS:
+        evaluator = cfg.get(key)
+        metrics = evaluator.get('metrics', [evaluator]) if isinstance(evaluator, dict) \
+            else evaluator
+        if isinstance(metrics, dict):
+            metrics = [metrics]
+        for i, metric in enumerate(metrics if isinstance(metrics, (list, tuple)) else []):
+            if isinstance(metric, dict):
+                section = f'{key}[{i}]' if not isinstance(evaluator, dict) else key
+                yield section, metric, METRICS, metric
+
+
+def check_components(cfg: Config,
+                     applied_options: Optional[Dict[str, List[str]]] = None,
+                     option_values: Optional[Dict[str, object]] = None) -> None:
+    """Build the model, the datasets and the metrics of ``cfg`` once, to check their arguments.
+
+    Args:
+        cfg: The resolved config (command-line options applied).
+        applied_options: From :func:`~colorizer.engine.propagated_options.
+            apply_propagated_options`: for each top-level option, the key paths it changed; an
+            error at such a path names the option the user gave.
+        option_values: The values of those options (``{'img_size': (8, 8)}``).
+
+    Raises:
+        ConfigError: One line: the key path, the value and what is valid (or the component's
+            own message when it refused something else).
+    """
+    applied = {path: (option, (option_values or {}).get(option))
+               for option, paths in (applied_options or {}).items() for path in paths}
+    scope = cfg.get('default_scope') or 'colorizer'
+    with DefaultScope.overwrite_default_scope(scope), _recording_builds():
+        for section, section_cfg, registry, build_cfg in _built_parts(cfg):
+            try:
+                if registry.name == 'dataset':
+                    registry.build(build_cfg)
+                else:
+                    with torch.device('meta'):  # shapes only: no memory, no initialisation
+                        registry.build(build_cfg)
+            except (ValueError, TypeError) as err:
+                if getattr(err, 'config_node', None) is build_cfg:
+                    err.config_node = section_cfg
+                raise ConfigError(_message(err, section_cfg, section, applied)) from err

@@ -119,3 +119,11 @@ def test_kept_attention_equals_the_full_map_at_the_same_point(tiny_model):
         block = AttentionMap(blocks.reshape(48, 48), (6, 8), (6, 8), full.sketch_box,
                              full.reference_box)
         np.testing.assert_allclose(pooled.heatmap(x, y), block.heatmap(x, y), atol=1e-5)
+
+
+def test_default_cap_bounds_a_kept_map_at_1024_px():
+    from colorizer.apis import ATTENTION_MAX_CELLS
+    # the demo model (stride 8) at 1024²: 128 x 128 tokens, a 1 GiB float32 map in full
+    assert pooled_grid((128, 128), ATTENTION_MAX_CELLS) == (64, 64)
+    assert 128**4 * 4 == 2**30 and 64**4 * 4 == 64 * 2**20
+    assert pooled_grid((3, 500), 64) == (1, 63)  # ceil division keeps every token covered

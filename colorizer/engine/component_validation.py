@@ -14,6 +14,7 @@ memory, so the check costs milliseconds and no RAM even for a paper-size model. 
 built with ``lazy_init=True`` (MMEngine's ``BaseDataset``): no folder is listed and no image
 is read here.
 """
+import os.path as osp
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -138,10 +139,16 @@ def check_components(cfg: Config,
 
     Raises:
         ConfigError: One line: the key path, the value and what is valid (or the component's
-            own message when it refused something else).
+            own message when it refused something else); a ``data_root`` option naming no
+            local folder.
     """
     applied = {path: (option, (option_values or {}).get(option))
                for option, paths in (applied_options or {}).items() for path in paths}
+    root = (option_values or {}).get('data_root')
+    if root is not None and '://' not in str(root) and not osp.isdir(str(root)):
+        paths = (applied_options or {}).get('data_root') or []
+        raise ConfigError(f'data_root = {str(root)!r}: no such folder (it would be read by '
+                          f'{", ".join(paths) or "the datasets"})')
     scope = cfg.get('default_scope') or 'colorizer'
     with DefaultScope.overwrite_default_scope(scope), _recording_builds():
         for section, section_cfg, registry, build_cfg in _built_parts(cfg):

@@ -86,11 +86,24 @@ def test_an_unknown_argument_names_the_component_path():
     assert message.startswith('model.generator.attention (SGA):') and 'nrom' in message
 
 
-def test_valid_configs_pass_without_reading_data_or_allocating(tmp_path):
+def test_valid_configs_pass_without_reading_data(tmp_path):
     for config in (DEMO, 'configs/unite/unite_demo.py', 'configs/sga/sga_folder.py'):
-        cfg, applied, propagated = _config(config, {'data_root': str(tmp_path / 'absent')}
+        cfg, applied, propagated = _config(config, {'data_root': str(tmp_path)}
                                            if 'folder' in config else None)
-        check_components(cfg, applied, propagated)  # the folder is not listed here
+        check_components(cfg, applied, propagated)  # the empty folder is not listed here
+
+
+def test_a_data_root_option_naming_no_folder_is_refused(tmp_path):
+    message = _refusal('configs/sga/sga_folder.py', {'data_root': str(tmp_path / 'absent')})
+    assert message.startswith(f"data_root = '{tmp_path / 'absent'}': no such folder")
+    assert 'train_dataloader.dataset.data_root' in message
+
+
+def test_a_transform_size_from_img_size_is_checked():
+    message = _refusal('configs/sga/sga_folder.py', {'img_size': (0, 64)})
+    assert message.startswith('img_size = (0, 64) (applied to train_dataloader.dataset.'
+                              'pipeline['), message
+    assert 'an integer >= 1 or an (h, w) pair' in message
 
 
 def test_tuple_img_size_on_the_demo_is_applied_and_trains():

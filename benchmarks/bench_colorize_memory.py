@@ -10,7 +10,8 @@ case's pairs are colourised once. Reported per case:
   peak is reset through ``/proc/self/clear_refs`` where Linux allows, as in
   ``bench_attention.py``);
 * ``passes``: the forward passes and their batch sizes; ``seconds``: wall time of the case;
-* ``kept_attention_mib``: memory the returned attention maps hold (cases with attention).
+* ``kept_attention_bytes`` / ``_mib``: memory the returned attention maps hold (cases with
+  attention).
 
 Batching policies: ``count`` is the former behaviour (``--batch-size`` pairs per pass, no pixel
 budget); ``pixels`` is a pixel budget (``max_batch_pixels``). Attention policies: ``full`` keeps
@@ -51,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='side of the one large sketch among small ones')
     parser.add_argument('--small', type=int, default=64, help='side of the small sketches')
     parser.add_argument('--num-small', type=int, default=16, help='small sketches')
-    parser.add_argument('--attention-size', type=int, default=512,
+    parser.add_argument('--attention-size', type=int, default=1024,
                         help='input side of the attention cases')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out', help='JSON record (default: print only)')
@@ -128,7 +129,8 @@ def run_case(case: dict, args) -> dict:
     row = dict(case, added_mib=round(added, 1), peak_rss_mib=round(hwm / 1024, 1),
                passes=passes, seconds=round(result['seconds'], 2))
     if attention is not None:
-        row['kept_attention_mib'] = round(sum(m.nbytes for m in result['out'][1]) / 2**20, 3)
+        row['kept_attention_bytes'] = sum(m.nbytes for m in result['out'][1])
+        row['kept_attention_mib'] = round(row['kept_attention_bytes'] / 2**20, 3)
         row['attention_grid'] = list(result['out'][1][0].sketch_grid)
     return row
 

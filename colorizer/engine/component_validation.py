@@ -125,6 +125,20 @@ def _built_parts(cfg: Config) -> Iterator[Tuple[str, object, Registry, dict]]:
                 yield section, metric, METRICS, metric
 
 
+def _build(registry: Registry, cfg: dict, meta: bool) -> None:
+    """Build ``cfg`` on the ``meta`` device if ``meta``, else (or if that fails) on the CPU."""
+    if meta:
+        try:
+            with torch.device('meta'):  # shapes only: no memory, no initialisation
+                registry.build(cfg)
+            return
+        except Exception:  # noqa: BLE001 - retried for real below
+            # A plugin may need real tensors (``.item()``, numpy): only an error that a real
+            # build repeats is the config's.
+            pass
+    registry.build(cfg)
+
+
 def check_components(cfg: Config,
                      applied_options: Optional[Dict[str, List[str]]] = None,
                      option_values: Optional[Dict[str, object]] = None) -> None:
@@ -153,11 +167,7 @@ def check_components(cfg: Config,
     with DefaultScope.overwrite_default_scope(scope), _recording_builds():
         for section, section_cfg, registry, build_cfg in _built_parts(cfg):
             try:
-                if registry.name == 'dataset':
-                    registry.build(build_cfg)
-                else:
-                    with torch.device('meta'):  # shapes only: no memory, no initialisation
-                        registry.build(build_cfg)
+                _build(registry, build_cfg, meta=registry.name != 'dataset')
             except (ValueError, TypeError) as err:
                 if getattr(err, 'config_node', None) is build_cfg:
                     err.config_node = section_cfg

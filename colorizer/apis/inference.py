@@ -21,6 +21,11 @@ input size (resized keeping its aspect ratio, then padded: sketches with white p
 by repeating their edge pixels), and the output is cut out of the padding and resized back to
 the sketch's original size.
 
+Memory is bounded by pixels: a forward pass takes consecutive pairs of one input size while their
+input pixels stay within ``max_batch_pixels`` (:mod:`colorizer.apis.pixel_batching`), and the
+attention maps asked for are kept pooled or as the rows of given points
+(:class:`~colorizer.apis.attention_map.AttentionMap`), never as the full map of every pair.
+
 A sketch that looks like a colour picture (:class:`~colorizer.apis.sketch_check.SketchCheck`)
 without ``sketch_is_color=True`` raises a :class:`~colorizer.apis.sketch_check.ColorSketchWarning`
 (a warning, not an automatic extraction: line art on tinted paper would otherwise be redrawn).

@@ -115,14 +115,15 @@ def _built_parts(cfg: Config) -> Iterator[Tuple[str, object, Registry, dict]]:
             yield section, dataset, DATASETS, build_cfg
     for key in _EVALUATORS:
         evaluator = cfg.get(key)
-        metrics = evaluator.get('metrics', [evaluator]) if isinstance(evaluator, dict) \
-            else evaluator
-        if isinstance(metrics, dict):
-            metrics = [metrics]
-        for i, metric in enumerate(metrics if isinstance(metrics, (list, tuple)) else []):
+        # a metric, a list of metrics, or an Evaluator dict holding either under 'metrics'
+        prefix = key
+        if isinstance(evaluator, dict) and 'metrics' in evaluator:
+            evaluator, prefix = evaluator['metrics'], f'{key}.metrics'
+        if isinstance(evaluator, dict):
+            yield prefix, evaluator, METRICS, evaluator
+        for i, metric in enumerate(evaluator if isinstance(evaluator, (list, tuple)) else []):
             if isinstance(metric, dict):
-                section = f'{key}[{i}]' if not isinstance(evaluator, dict) else key
-                yield section, metric, METRICS, metric
+                yield f'{prefix}[{i}]', metric, METRICS, metric
 
 
 def _build(registry: Registry, cfg: dict, meta: bool) -> None:

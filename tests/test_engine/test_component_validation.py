@@ -155,3 +155,15 @@ def test_argument_checks():
     again = pickle.loads(pickle.dumps(error))
     assert (again.argument, again.value, again.valid, str(again)) == (
         'norm', 'single', "one of ('double',)", str(error))
+
+
+@pytest.mark.parametrize('evaluator,path', [
+    (dict(type='SSIM', mode='x'), 'test_evaluator.mode'),
+    (dict(metrics=[dict(type='PSNR'), dict(type='SSIM', mode='x')]),
+     'test_evaluator.metrics[1].mode'),
+])
+def test_metric_paths_in_every_evaluator_form(evaluator, path):
+    cfg, _, _ = _config(DEMO)
+    cfg.test_evaluator = evaluator
+    with pytest.raises(ConfigError, match=rf"^{path.replace('[', '.').replace(']', '.')} = 'x'"):
+        check_components(cfg)

@@ -1,4 +1,6 @@
 """Start-up check of plugin arguments: one line naming the key path, the value and what is valid."""
+import re
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -165,5 +167,5 @@ def test_argument_checks():
 def test_metric_paths_in_every_evaluator_form(evaluator, path):
     cfg, _, _ = _config(DEMO)
     cfg.test_evaluator = evaluator
-    with pytest.raises(ConfigError, match=rf"^{path.replace('[', '.').replace(']', '.')} = 'x'"):
+    with pytest.raises(ConfigError, match='^' + re.escape(f"{path} = 'x'")):
         check_components(cfg)

@@ -71,7 +71,7 @@ def build_config(args) -> Config:
     check_config(cfg)
     # every plugin argument (attention, datasets, transforms, losses, metrics), before any
     # file is written; a value from img_size=... is reported under that option
-    check_components(cfg, applied, propagated)
+    check_components(cfg, applied, propagated, splits=('test',))
     return cfg
 
 

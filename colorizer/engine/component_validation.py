@@ -12,11 +12,12 @@ came from a top-level option (``img_size=(8, 8)``), that option and where it was
 The model and the metrics are built on PyTorch's ``meta`` device: parameters get shapes and no
 memory, so the check costs milliseconds and no RAM even for a paper-size model. Datasets are
 built with ``lazy_init=True`` (MMEngine's ``BaseDataset``): no folder is listed and no image
-is read here.
+is read here; a dataset whose folder is missing is built fully, so that its own error names
+the folder.
 """
 import os.path as osp
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -25,10 +26,10 @@ from mmengine.registry import DefaultScope, Registry
 from colorizer.invalid_argument import InvalidArgumentError
 from .config_validation import ConfigError, accepted_arguments
 
-__all__ = ['check_components']
+__all__ = ['SPLITS', 'check_components']
 
-_SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-_EVALUATORS = ('val_evaluator', 'test_evaluator')
+#: The loops a run can have; a tool checks those it runs.
+SPLITS = ('train', 'val', 'test')
 
 
 @contextmanager
@@ -96,12 +97,20 @@ def _message(err: Exception, section_cfg, section: str,
     return f'{what}: {err}'
 
 
-def _built_parts(cfg: Config) -> Iterator[Tuple[str, object, Registry, dict]]:
+def _folders_exist(dataset: dict) -> bool:
+    """Whether every local folder a dataset config names exists."""
+    return all(osp.isdir(value) for key, value in dataset.items()
+               if key in ('data_root', 'sketch_root') and isinstance(value, str)
+               and '://' not in value)
+
+
+def _built_parts(cfg: Config,
+                 splits: Sequence[str]) -> Iterator[Tuple[str, object, Registry, dict]]:
     """(section, its config, registry, build config) of every part the Runner builds."""
     from colorizer.registry import DATASETS, METRICS, MODELS
     if isinstance(cfg.get('model'), dict):
         yield 'model', cfg.model, MODELS, cfg.model
-    for split in _SPLITS:
+    for split in (f'{name}_dataloader' for name in splits):
         loader = cfg.get(split)
         dataset = loader.get('dataset') if isinstance(loader, dict) else None
         if isinstance(dataset, dict):
@@ -110,10 +119,11 @@ def _built_parts(cfg: Config) -> Iterator[Tuple[str, object, Registry, dict]]:
                                                                   str) else None
             accepted = accepted_arguments(cls) if cls is not None else None
             build_cfg = dataset
-            if accepted is None or 'lazy_init' in accepted:
-                build_cfg = type(dataset)(dataset, lazy_init=True)  # no folder is read here
+            if (accepted is None or 'lazy_init' in accepted) and _folders_exist(dataset):
+                # no folder is listed here; a missing one is left to the dataset to name
+                build_cfg = type(dataset)(dataset, lazy_init=True)
             yield section, dataset, DATASETS, build_cfg
-    for key in _EVALUATORS:
+    for key in (f'{name}_evaluator' for name in splits if name != 'train'):
         evaluator = cfg.get(key)
         # a metric, a list of metrics, or an Evaluator dict holding either under 'metrics'
         prefix = key
@@ -142,7 +152,8 @@ def _build(registry: Registry, cfg: dict, meta: bool) -> None:
 
 def check_components(cfg: Config,
                      applied_options: Optional[Dict[str, List[str]]] = None,
-                     option_values: Optional[Dict[str, object]] = None) -> None:
+                     option_values: Optional[Dict[str, object]] = None,
+                     splits: Sequence[str] = SPLITS) -> None:
     """Build the model, the datasets and the metrics of ``cfg`` once, to check their arguments.
 
     Args:
@@ -151,6 +162,8 @@ def check_components(cfg: Config,
             apply_propagated_options`: for each top-level option, the key paths it changed; an
             error at such a path names the option the user gave.
         option_values: The values of those options (``{'img_size': (8, 8)}``).
+        splits: The loops the run has (``('train', 'val')`` for training: the test split's
+            dataset and evaluator are built only by a test run).
 
     Raises:
         ConfigError: One line: the key path, the value and what is valid (or the component's
@@ -166,7 +179,7 @@ def check_components(cfg: Config,
                           f'{", ".join(paths) or "the datasets"})')
     scope = cfg.get('default_scope') or 'colorizer'
     with DefaultScope.overwrite_default_scope(scope), _recording_builds():
-        for section, section_cfg, registry, build_cfg in _built_parts(cfg):
+        for section, section_cfg, registry, build_cfg in _built_parts(cfg, splits):
             try:
                 _build(registry, build_cfg, meta=registry.name != 'dataset')
             except (ValueError, TypeError) as err:

@@ -169,3 +169,10 @@ def test_metric_paths_in_every_evaluator_form(evaluator, path):
     cfg.test_evaluator = evaluator
     with pytest.raises(ConfigError, match='^' + re.escape(f"{path} = 'x'")):
         check_components(cfg)
+
+
+def test_a_training_run_does_not_build_the_test_split():
+    cfg, _, _ = _config(DEMO, {'test_dataloader.dataset.sketch': 'canny'})
+    check_components(cfg, splits=('train', 'val'))  # train.py never builds the test split
+    with pytest.raises(ConfigError, match="^test_dataloader.dataset.sketch = 'canny'"):
+        check_components(cfg, splits=('test',))

@@ -16,6 +16,10 @@ references), ``grids/`` (sketch | reference | output, with ``--grid``) and ``att
 where that point takes its colour from). An unreadable file does not stop the batch: the failed
 pairs are listed at the end and the exit status is 1.
 
+Memory: a forward pass takes consecutive pairs of one model-input size while their pixels stay
+within ``--max-batch-pixels`` (default one 1024x1024 input); a larger pair runs alone, and images
+are read as their batch fills. ``--attention-at`` keeps only the attention row of that point.
+
 Examples::
 
     python tools/colorize.py --config configs/sga/sga_demo.py \
@@ -40,8 +44,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from colorizer.apis import (Letterbox, SketchCheck, colorize, draw_marker,  # noqa: E402
-                            init_model, line_art, load_rgb, overlay_heatmap)
+from colorizer.apis import (MAX_BATCH_PIXELS, Letterbox, SketchCheck, batched,  # noqa: E402
+                            colorize, draw_marker, init_model, input_size, line_art, load_rgb,
+                            overlay_heatmap)
 from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
 from colorizer.visualization import save_image  # noqa: E402
@@ -79,11 +84,27 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='write where the sketch pixel (X, Y) takes its colour from, per '
                         'pair, to OUT/attention')
     parser.add_argument('--device', default='cpu', help="e.g. 'cpu' or 'cuda:0'")
-    parser.add_argument('--batch-size', type=int, default=8, help='pairs per forward pass')
+    parser.add_argument('--max-batch-pixels', type=_positive_int, default=MAX_BATCH_PIXELS,
+                        help='model-input pixels (sum of H x W) per forward pass, which bound '
+                        'its memory (default %(default)s = one 1024x1024 input); consecutive '
+                        'pairs of one input size share a pass, a larger pair runs alone')
+    parser.add_argument('--batch-size', type=_positive_int, default=None,
+                        help='also cap the pairs per forward pass (default: the pixel budget '
+                        'alone decides)')
     args = parser.parse_args(argv)
     if args.pairs is None and (args.sketch is None or args.reference is None):
         parser.error('give --sketch and --reference, or --pairs')
     return args
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive integer, got {text!r}')
+    return value
 
 
 def _point(text: str) -> Tuple[float, float]:
@@ -171,6 +192,10 @@ class ImageCache:
     def __init__(self):
         self._images: Dict[str, object] = {}
 
+    def clear(self) -> None:
+        """Forget every image (after a batch: memory is bounded by one batch)."""
+        self._images.clear()
+
     def get(self, path: str, what: str) -> np.ndarray:
         if path not in self._images:
             try:
@@ -195,20 +220,21 @@ def warn_color_sketch(path: str, sketch: np.ndarray, args, checked: set) -> None
               '(--no-sketch-check silences this)', file=sys.stderr)
 
 
-def run_batch(model, batch: List[Pair], args, cache: ImageCache,
-              failures: List[Tuple[str, str]], checked: Optional[set] = None) -> int:
-    """Colourise one batch and write its outputs; returns how many pairs were written."""
-    loaded = []
-    for pair in batch:
-        try:
-            loaded.append((pair, cache.get(pair.sketch, 'sketch'),
-                           cache.get(pair.reference, 'reference')))
-            warn_color_sketch(pair.sketch, loaded[-1][1], args,
-                              set() if checked is None else checked)
-        except (ImageReadError, ValueError) as err:
-            failures.append((pair.sketch, str(err)))
-    if not loaded:
-        return 0
+def load_pair(pair: Pair, args, cache: ImageCache, failures: List[Tuple[str, str]],
+              checked: set) -> Optional[Tuple[Pair, np.ndarray, np.ndarray]]:
+    """``(pair, sketch, reference)`` images, or ``None`` (the failure is listed)."""
+    try:
+        loaded = (pair, cache.get(pair.sketch, 'sketch'), cache.get(pair.reference, 'reference'))
+    except (ImageReadError, ValueError) as err:
+        failures.append((pair.sketch, str(err)))
+        return None
+    warn_color_sketch(pair.sketch, loaded[1], args, checked)
+    return loaded
+
+
+def run_loaded(model, loaded: List[tuple], args, failures: List[Tuple[str, str]]) -> int:
+    """Colourise one batch of loaded pairs and write its outputs; returns how many were
+    written."""
     try:
         results = _colorize_loaded(model, loaded, args)
     except (ValueError, RuntimeError) as err:
@@ -217,7 +243,7 @@ def run_batch(model, batch: List[Pair], args, cache: ImageCache,
             return 0
         # One pair spoiled the batch: go through it pair by pair, so the others are written
         # and the failure is listed under its own file.
-        return sum(run_batch(model, [pair], args, cache, failures) for pair, _, _ in loaded)
+        return sum(run_loaded(model, [item], args, failures) for item in loaded)
     written = 0
     for (pair, sketch, reference), (output, attention) in zip(loaded, results):
         try:
@@ -230,9 +256,12 @@ def run_batch(model, batch: List[Pair], args, cache: ImageCache,
 
 def _colorize_loaded(model, loaded, args) -> List[tuple]:
     """``(output, attention map or None)`` for each loaded ``(pair, sketch, reference)``."""
+    points = None if args.attention_at is None else [args.attention_at]
     result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
                       sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
-                      return_attention=args.attention_at is not None, check_sketch=False)
+                      return_attention=points is not None, check_sketch=False,
+                      batch_size=args.batch_size, max_batch_pixels=args.max_batch_pixels,
+                      attention_points=points)  # the one row --attention-at reads, exact
     outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
     return list(zip(outputs, maps))
 
@@ -270,12 +299,25 @@ def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
 
 def colorize_all(model, pairs: List[Pair], args,
                  failures: List[Tuple[str, str]]) -> int:
-    """Every pair, in batches, with a progress bar; returns how many were written."""
+    """Every pair, in batches within ``--max-batch-pixels``, with a progress bar; returns how
+    many were written. Images are read as their batch fills, so memory holds one batch."""
     progress = ProgressBar(len(pairs))
-    written, checked = 0, set()
-    for start in range(0, len(pairs), max(1, args.batch_size)):
-        batch = pairs[start:start + max(1, args.batch_size)]
-        written += run_batch(model, batch, args, ImageCache(), failures, checked)
+    written, checked, cache = 0, set(), ImageCache()
+
+    def loaded_pairs():
+        for pair in pairs:
+            loaded = load_pair(pair, args, cache, failures, checked)
+            if loaded is None:
+                progress.update()
+            else:
+                yield loaded
+
+    def size_of(loaded) -> Tuple[int, int]:  # the input size colorize() will choose
+        return input_size(model, loaded[1].shape[:2])
+
+    for batch in batched(loaded_pairs(), size_of, args.max_batch_pixels, args.batch_size):
+        cache.clear()  # the next pair, already read, is held by the batching
+        written += run_loaded(model, batch, args, failures)
         for _ in batch:
             progress.update()
     sys.stdout.write('\n')

@@ -24,6 +24,7 @@ from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
                               shutdown_distributed)
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
+from colorizer.engine.component_validation import check_components  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
 from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
                                                  dataset_description,
@@ -60,7 +61,7 @@ def build_config(args) -> Config:
     propagated, cfg_options = split_propagated_options(args.cfg_options,
                                                        getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
-    apply_propagated_options(cfg, propagated)
+    applied = apply_propagated_options(cfg, propagated)
     # Loaded by Runner.test() in MMEngine's order: the hooks' before_run first (EMAHook builds
     # its averaged copy there), then load_or_resume. ColorizerRunner.load_checkpoint loads
     # every weight or none, so a checkpoint of another architecture is refused, not half-loaded.
@@ -69,6 +70,9 @@ def build_config(args) -> Config:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='SaveColorizationsHook', out_dir=args.save_images)]
     check_config(cfg)
+    # every plugin argument (attention, datasets, transforms, losses, metrics), before any
+    # file is written; a value from img_size=... is reported under that option
+    check_components(cfg, applied, propagated, splits=('test',))
     return cfg
 
 

@@ -25,6 +25,7 @@ from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
 from colorizer.engine.amp import enable_amp  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
+from colorizer.engine.component_validation import check_components  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
 from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
                                                  split_propagated_options)
@@ -69,7 +70,7 @@ def build_config(args) -> Config:
     propagated, cfg_options = split_propagated_options(args.cfg_options,
                                                        getattr(args, 'data_root', None))
     cfg = load_run_config(args.config, cfg_options, args.work_dir, args.launcher)
-    apply_propagated_options(cfg, propagated)
+    applied = apply_propagated_options(cfg, propagated)
     if args.amp:
         enable_amp(cfg)
     if args.resume == 'auto':
@@ -81,6 +82,9 @@ def build_config(args) -> Config:
     if getattr(args, 'resume_changed_config', False):
         cfg.resume_changed_config = True
     check_config(cfg)
+    # every plugin argument (attention, datasets, transforms, losses, metrics), before any
+    # file is written; a value from img_size=... is reported under that option
+    check_components(cfg, applied, propagated, splits=('train', 'val'))
     return cfg
 
 

@@ -1,15 +1,17 @@
 """Inference: build a trained model (:func:`init_model`) and colourise images (:func:`colorize`)."""
-from .attention_map import AttentionMap, draw_marker, overlay_heatmap
+from .attention_map import ATTENTION_MAX_CELLS, AttentionMap, draw_marker, overlay_heatmap
 from .image_inputs import ImageInput, line_art, load_rgb
 from .inference import (MAX_INPUT_PIXELS, TRAINING_ONLY_MODULES, CheckpointMismatchError,
                         colorize, init_model, input_size, load_checkpoint_strictly,
                         training_size)
 from .letterbox import Letterbox, native_input_size
+from .pixel_batching import MAX_BATCH_PIXELS, batched, plan_batches
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = [
-    'AttentionMap', 'CheckpointMismatchError', 'ColorSketchWarning', 'ImageInput', 'Letterbox',
-    'MAX_INPUT_PIXELS', 'SketchCheck', 'TRAINING_ONLY_MODULES', 'colorize', 'draw_marker',
-    'init_model', 'input_size', 'line_art', 'load_checkpoint_strictly', 'load_rgb',
-    'native_input_size', 'overlay_heatmap', 'training_size'
+    'ATTENTION_MAX_CELLS', 'AttentionMap', 'CheckpointMismatchError', 'ColorSketchWarning',
+    'ImageInput', 'Letterbox', 'MAX_BATCH_PIXELS', 'MAX_INPUT_PIXELS', 'SketchCheck',
+    'TRAINING_ONLY_MODULES', 'batched', 'colorize', 'draw_marker', 'init_model', 'input_size',
+    'line_art', 'load_checkpoint_strictly', 'load_rgb', 'native_input_size', 'overlay_heatmap',
+    'plan_batches', 'training_size'
 ]

@@ -21,6 +21,11 @@ input size (resized keeping its aspect ratio, then padded: sketches with white p
 by repeating their edge pixels), and the output is cut out of the padding and resized back to
 the sketch's original size.
 
+Memory is bounded by pixels: a forward pass takes consecutive pairs of one input size while their
+input pixels stay within ``max_batch_pixels`` (:mod:`colorizer.apis.pixel_batching`), and the
+attention maps asked for are kept pooled or as the rows of given points
+(:class:`~colorizer.apis.attention_map.AttentionMap`), never as the full map of every pair.
+
 A sketch that looks like a colour picture (:class:`~colorizer.apis.sketch_check.SketchCheck`)
 without ``sketch_is_color=True`` raises a :class:`~colorizer.apis.sketch_check.ColorSketchWarning`
 (a warning, not an automatic extraction: line art on tinted paper would otherwise be redrawn).
@@ -41,13 +46,14 @@ from colorizer.engine.checkpoint_sources import ensure_safe_loaders
 from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
 from colorizer.registry import MODELS
-from .attention_map import AttentionMap
+from .attention_map import ATTENTION_MAX_CELLS, AttentionMap
 from .image_inputs import ImageInput, describe, line_art, load_rgb
 from .letterbox import Letterbox, native_input_size
+from .pixel_batching import MAX_BATCH_PIXELS, batched
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
-           'MAX_INPUT_PIXELS', 'RESOLUTIONS', 'input_size']
+           'MAX_INPUT_PIXELS', 'MAX_BATCH_PIXELS', 'RESOLUTIONS', 'input_size']
 
 _SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
 
@@ -178,10 +184,13 @@ def colorize(model: torch.nn.Module,
              sketch_is_color: bool = False,
              multiply_lines: bool = False,
              return_attention: bool = False,
-             batch_size: int = 8,
+             batch_size: Optional[int] = None,
              resolution: Union[str, Tuple[int, int]] = 'native',
              max_pixels: int = MAX_INPUT_PIXELS,
-             check_sketch: bool = True):
+             check_sketch: bool = True,
+             max_batch_pixels: int = MAX_BATCH_PIXELS,
+             attention_cells: Optional[int] = ATTENTION_MAX_CELLS,
+             attention_points: Optional[Sequence[Tuple[float, float]]] = None):
     """Colourise sketches after references.
 
     Each pair runs at :func:`input_size` (by default near the sketch's own size); both images
@@ -201,13 +210,22 @@ def colorize(model: torch.nn.Module,
         multiply_lines: Multiply the full-resolution line art over the output (as artists lay
             the line layer over the colours in "multiply" mode): lines stay crisp at any size.
         return_attention: Also return the cross-attention of each pair (an
-            :class:`~colorizer.apis.attention_map.AttentionMap`).
-        batch_size: Pairs per forward pass (consecutive pairs of the same input size).
+            :class:`~colorizer.apis.attention_map.AttentionMap`), kept pooled to at most
+            ``attention_cells`` cells per axis, or as the exact rows of ``attention_points``.
+        batch_size: Optional cap on the pairs per forward pass; the pixel budget
+            ``max_batch_pixels`` bounds a batch either way.
         resolution: ``'native'`` (default), ``'training'`` (the former behaviour: the
             training size for every image) or ``(H, W)``; see :func:`input_size`.
         max_pixels: Pixel budget of ``'native'``: larger sketches are run scaled down.
         check_sketch: Warn (:class:`~colorizer.apis.sketch_check.ColorSketchWarning`) when a
             sketch looks like a colour picture and ``sketch_is_color`` is False.
+        max_batch_pixels: Input pixels (sum of H * W) per forward pass: consecutive pairs of
+            one input size share a pass within it; a pair above it runs alone
+            (:func:`~colorizer.apis.pixel_batching.batched`). Images are loaded pass by pass.
+        attention_cells: Cells kept per axis of each attention map (``None``: the full
+            ``(N, N')`` map, 1 GiB for a 1024² input).
+        attention_points: (x, y) points of the sketches: keep only their attention rows, exact
+            (``heatmap`` at another point then raises ``ValueError``).
 
     Returns:
         ``(H, W, 3)`` uint8 RGB of the sketch's original size, or a list of them when a list
@@ -221,20 +239,20 @@ def colorize(model: torch.nn.Module,
     """
     sketches, references, single = _pairwise(sketch, reference)
     _model_size(model)
-    step = max(1, batch_size)
+    # prepared lazily: only the pass being filled holds its images
+    prepared = (_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
+                         None if single else i, resolution, max_pixels, check_sketch)
+                for i in range(len(sketches)))
     images, maps = [], []
-    for start in range(0, len(sketches), step):
-        indices = range(start, min(len(sketches), start + step))
-        pairs = [_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
-                          None if single else i, resolution, max_pixels, check_sketch)
-                 for i in indices]
-        for group in _same_size_runs(pairs):  # a batch needs one input size
-            outputs, attention = _forward(model, group, return_attention)
-            images.extend(_finish(pair, out) for pair, out in zip(group, outputs))
-            if return_attention:
-                maps.extend(AttentionMap.from_weights(weights, pair.sketch_box,
-                                                      pair.reference_box)
-                            for pair, weights in zip(group, attention))
+    for group in batched(prepared, lambda pair: pair.sketch_box.dst_size, max_batch_pixels,
+                         batch_size):
+        outputs, attention = _forward(model, group, return_attention)
+        images.extend(_finish(pair, out) for pair, out in zip(group, outputs))
+        if return_attention:
+            maps.extend(AttentionMap.from_tensor(weights, pair.sketch_box, pair.reference_box,
+                                                 attention_cells, attention_points)
+                        for pair, weights in zip(group, attention))
+        del attention  # the full maps of this pass: only the kept forms outlive it
     result = images[0] if single else images
     if return_attention:
         return result, (maps[0] if single else maps)
@@ -277,20 +295,10 @@ def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
                  lines if multiply_lines else None)
 
 
-def _same_size_runs(pairs: List[_Pair]) -> List[List[_Pair]]:
-    """Consecutive pairs with the same input size, in order."""
-    runs: List[List[_Pair]] = []
-    for pair in pairs:
-        if runs and runs[-1][0].sketch_box.dst_size == pair.sketch_box.dst_size:
-            runs[-1].append(pair)
-        else:
-            runs.append([pair])
-    return runs
-
-
 def _forward(model: torch.nn.Module, pairs: List[_Pair],
-             return_attention: bool) -> Tuple[np.ndarray, Optional[np.ndarray]]:
-    """Run the generator on a batch: (B, H, W, 3) uint8 outputs and (B, N, N') attention."""
+             return_attention: bool) -> Tuple[np.ndarray, Optional[torch.Tensor]]:
+    """Run the generator on a batch: (B, H, W, 3) uint8 outputs and the (B, N, N') attention
+    (on the model's device)."""
     data = dict(inputs=dict(
         sketch=[torch.from_numpy(pair.sketch_input)[None] for pair in pairs],
         reference=[torch.from_numpy(pair.reference_input).permute(2, 0, 1) for pair in pairs]))
@@ -305,7 +313,6 @@ def _forward(model: torch.nn.Module, pairs: List[_Pair],
         if attention is None:
             raise ValueError(f'the fusion module {type(model.generator.attention).__name__} '
                              'returns no attention map')
-        attention = attention.float().cpu().numpy()
     return to_uint8(result).permute(0, 2, 3, 1).cpu().numpy(), attention
 
 

@@ -4,6 +4,7 @@ from typing import Callable, Optional, Sequence, Set, Tuple, Union
 import numpy as np
 from mmengine.dataset import BaseDataset
 
+from colorizer.invalid_argument import check_choice
 from colorizer.registry import TRANSFORMS
 from .pairing import derangement
 from .transforms.random_state import SAMPLE_SEED_KEY
@@ -57,8 +58,7 @@ class BaseColorizationDataset(BaseDataset):
                  deterministic: Optional[bool] = None,
                  pipeline: Sequence[Union[dict, Callable]] = (),
                  **kwargs):
-        if mode not in PROTOCOLS:
-            raise ValueError(f'mode must be one of {sorted(PROTOCOLS)}, got {mode!r}')
+        check_choice('mode', mode, tuple(PROTOCOLS), type(self).__name__)
         self.mode = mode
         self.pairing_seed = int(pairing_seed)
         self.deterministic = mode != 'train' if deterministic is None else bool(deterministic)

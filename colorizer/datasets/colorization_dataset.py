@@ -7,6 +7,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from mmengine.logging import print_log
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import DATASETS
 from .base_colorization_dataset import BaseColorizationDataset
 from .image_folder import scan_image_folder
@@ -64,16 +65,13 @@ class ColorizationDataset(BaseColorizationDataset):
                  holdout_part: str = 'rest',
                  holdout_seed: int = 0,
                  **kwargs):
-        if not 0.0 <= holdout < 1.0:
-            raise ValueError(f'holdout must be a fraction in [0, 1), got {holdout!r}')
-        if holdout_part not in ('rest', 'holdout'):
-            raise ValueError(f"holdout_part must be 'rest' or 'holdout', got {holdout_part!r}")
+        check_number('holdout', holdout, 0.0, 1.0, exclusive_maximum=True,
+                     owner='ColorizationDataset')
+        check_choice('holdout_part', holdout_part, ('rest', 'holdout'), 'ColorizationDataset')
         if holdout_part == 'holdout' and holdout == 0:
             raise ValueError("holdout_part='holdout' needs holdout > 0")
         self.holdout, self.holdout_part, self.holdout_seed = holdout, holdout_part, holdout_seed
-        if on_bad_image not in _BAD_IMAGE_POLICIES:
-            raise ValueError(f'on_bad_image must be one of {_BAD_IMAGE_POLICIES}, '
-                             f'got {on_bad_image!r}')
+        check_choice('on_bad_image', on_bad_image, _BAD_IMAGE_POLICIES, 'ColorizationDataset')
         self.sketch_root = sketch_root
         self.on_bad_image = on_bad_image
         self.extensions = tuple(extensions)

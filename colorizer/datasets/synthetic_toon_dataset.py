@@ -1,8 +1,9 @@
 """The embedded demo dataset: procedurally drawn cartoon characters, no files needed."""
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
+from colorizer.invalid_argument import check_choice, check_number, check_size
 from colorizer.registry import DATASETS
 from .base_colorization_dataset import BaseColorizationDataset
 from .toon_drawing import REGIONS, render_toon, sample_geometry, sample_palette
@@ -34,7 +35,9 @@ class SyntheticToonDataset(BaseColorizationDataset):
     otherwise (correspondence diagnostics and the oracle-map control read both).
 
     Args:
-        img_size: Side length in pixels.
+        img_size: Side length in pixels, or an ``(h, w)`` pair: the scene is drawn as a
+            square of side ``max(h, w)`` (characters keep their proportions) and its centre
+            ``h x w`` is kept, as a centre crop of a square photo would.
         length: Number of samples.
         seed: Content seed (which characters and palettes).
         mode: ``'train'``, ``'random_reference'`` or ``'self_reference'``.
@@ -56,7 +59,7 @@ class SyntheticToonDataset(BaseColorizationDataset):
         return {'target', 'labels'} | ({'oracle'} if mode == 'random_reference' else set())
 
     def __init__(self,
-                 img_size: int = 64,
+                 img_size: Union[int, Tuple[int, int]] = 64,
                  length: int = 1000,
                  seed: int = 0,
                  mode: str = 'train',
@@ -64,11 +67,13 @@ class SyntheticToonDataset(BaseColorizationDataset):
                  sketch: str = 'xdog',
                  line_width: Optional[float] = None,
                  **kwargs):
-        if sketch not in _SKETCH_SOURCES:
-            raise ValueError(f'sketch must be one of {_SKETCH_SOURCES}, got {sketch!r}')
-        if img_size < 16 or length < 1:
-            raise ValueError(f'need img_size >= 16 and length >= 1, got {img_size}, {length}')
-        self.img_size = int(img_size)
+        check_choice('sketch', sketch, _SKETCH_SOURCES, 'SyntheticToonDataset')
+        #: (h, w) of every image
+        self.image_shape = check_size('img_size', img_size, 16, 'SyntheticToonDataset')
+        check_number('length', length, 1, integer=True, owner='SyntheticToonDataset')
+        check_number('line_width', line_width, 0, exclusive_minimum=True, allow_none=True,
+                     owner='SyntheticToonDataset')
+        self.img_size = img_size if isinstance(img_size, int) else self.image_shape
         self.length = int(length)
         self.seed = int(seed)
         self.sketch = sketch
@@ -96,18 +101,25 @@ class SyntheticToonDataset(BaseColorizationDataset):
             palette: From :meth:`palette`.
 
         Returns:
-            ``(image (S, S, 3) uint8 RGB, labels (S, S) int64)``.
+            ``(image (h, w, 3) uint8 RGB, labels (h, w) int64)``, ``(h, w) = image_shape``.
         """
-        image, labels, _ = render_toon(geometry, palette, self.img_size, self.line_width)
+        image, labels, _ = self._render(geometry, palette)
         return image, labels
+
+    def _render(self, geometry: list, palette: np.ndarray) -> tuple:
+        """``render_toon`` at ``image_shape``: the square scene's centre crop."""
+        height, width = self.image_shape
+        side = max(height, width)
+        top, left = (side - height) // 2, (side - width) // 2
+        return tuple(np.ascontiguousarray(a[top:top + height, left:left + width])
+                     for a in render_toon(geometry, palette, side, self.line_width))
 
     def add_images(self, results: dict) -> dict:
         """Draw the sample's image, labels and, if configured, outline sketch; in random-reference
         mode also the reference and the oracle."""
         index, ref = results['index'], results['reference_index']
         geometry = self.geometry(index)
-        image, labels, outline = render_toon(geometry, self.palette(index), self.img_size,
-                                             self.line_width)
+        image, labels, outline = self._render(geometry, self.palette(index))
         results.update(img=image, labels=labels)
         results['img_shape'] = results['ori_shape'] = image.shape[:2]
         if self.sketch == 'outline':

@@ -9,6 +9,7 @@ from mmengine.logging import MessageHub, print_log
 from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from colorizer.invalid_argument import check_choice
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
 from .correspondence_probe import probe_correspondence
 from .data_preprocessors.colorization_data_preprocessor import to_uint8
@@ -125,8 +126,7 @@ class ReferenceColorizer(BaseModel):
             # Built from colorizer's registry, so the model builds outside a Runner's scope too.
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if nan_policy not in ('raise', 'skip'):
-            raise ValueError(f"nan_policy must be 'raise' or 'skip', got {nan_policy!r}")
+        check_choice('nan_policy', nan_policy, ('raise', 'skip'), 'ReferenceColorizer')
         self.generator = GENERATORS.build(generator)
         self.discriminator = DISCRIMINATORS.build(discriminator)
         self.reconstruction_loss = LOSSES.build(reconstruction_loss)

@@ -130,3 +130,19 @@ def test_bench_train_step_memory_child(capsys):
     bench_train_step.main(['--measure-memory', 'chunked', '--size', '16', '--width', '2',
                            '--num-levels', '3', '--batch', '1', '--chunk-size', '8'])
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])['peak_mib'] >= 0
+
+
+def test_bench_colorize_memory_child_counts_passes_and_kept_attention(capsys):
+    bench = _load('bench_colorize_memory')
+    args = bench.parse_args([])
+    by_name = {case['name']: case for case in bench.cases(args)}
+    assert {'4 x 512² (count)', '4 x 512² (pixels)', '1 x 1024², attention point'} <= set(by_name)
+    case = dict(name='t', sizes=[64, 64, 128], policy='pixels', max_batch_pixels=2 * 64 * 64,
+                batch_size=None, attention='point')
+    bench.main(['--child', json.dumps(case)])
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert row['passes'] == [2, 1]  # two 64² share a pass, the 128² runs alone
+    assert row['peak_rss_mib'] > 0 and row['added_mib'] >= 0
+    # one float32 row per pair: 8 x 8 reference tokens at 64², 16 x 16 at 128² (stride 8)
+    assert row['kept_attention_bytes'] == 4 * (64 + 64 + 256)
+    assert '| t | pixels (8192 px) | [2, 1] |' in bench.markdown(dict(cases=[row]))

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from colorizer.invalid_argument import InvalidArgumentError, check_choice, check_number, check_size
 from colorizer.registry import TRANSFORMS
 from .random_state import sample_rng
 
@@ -25,14 +26,6 @@ INDEPENDENT_KEYS = ('reference', )
 NEAREST_KEYS = ('labels', )
 
 Size = Union[int, Sequence[int]]
-
-
-def _pair(size: Size) -> Tuple[int, int]:
-    """``size`` as ``(h, w)``."""
-    if isinstance(size, int):
-        return size, size
-    h, w = size
-    return int(h), int(w)
 
 
 def _resize(arr: np.ndarray, size: Tuple[int, int], nearest: bool,
@@ -161,9 +154,10 @@ class RandomResizedCrop(_GeometryTransform):
                  keys: Sequence[str] = GEOMETRY_KEYS,
                  independent_keys: Sequence[str] = INDEPENDENT_KEYS):
         super().__init__(keys, independent_keys)
-        self.size = _pair(size)
+        self.size = check_size('size', size, 1, type(self).__name__)
         if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {scale}')
+            raise InvalidArgumentError('scale', scale, '(min, max) with 0 < min <= max <= 1',
+                                       type(self).__name__)
         self.scale = tuple(scale)
         self.ratio = tuple(ratio)
 
@@ -215,7 +209,7 @@ class Resize(_GeometryTransform):
                  keys: Sequence[str] = GEOMETRY_KEYS,
                  independent_keys: Sequence[str] = INDEPENDENT_KEYS):
         super().__init__(keys, independent_keys)
-        self.size = _pair(size)
+        self.size = check_size('size', size, 1, type(self).__name__)
 
     random = False
 
@@ -250,7 +244,7 @@ class CenterCrop(_GeometryTransform):
                  keys: Sequence[str] = GEOMETRY_KEYS,
                  independent_keys: Sequence[str] = INDEPENDENT_KEYS):
         super().__init__(keys, independent_keys)
-        self.size = _pair(size)
+        self.size = check_size('size', size, 1, type(self).__name__)
 
     random = False
 
@@ -289,8 +283,8 @@ class RandomFlip(_GeometryTransform):
                  keys: Sequence[str] = GEOMETRY_KEYS,
                  independent_keys: Sequence[str] = INDEPENDENT_KEYS):
         super().__init__(keys, independent_keys)
-        if direction not in ('horizontal', 'vertical'):
-            raise ValueError(f"direction must be 'horizontal' or 'vertical', got {direction!r}")
+        check_choice('direction', direction, ('horizontal', 'vertical'), type(self).__name__)
+        check_number('prob', prob, 0.0, 1.0, owner=type(self).__name__)
         self.prob = prob
         self.direction = direction
 

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import TRANSFORMS
 from .random_state import sample_rng
 
@@ -243,10 +244,10 @@ class TPSWarp(BaseTransform):
                  src_key: str = 'target',
                  dst_key: str = 'reference',
                  label_keys: Optional[Tuple[str, str]] = ('labels', 'reference_labels')):
-        if border_mode not in _BORDERS:
-            raise ValueError(f'border_mode must be one of {sorted(_BORDERS)}, got {border_mode!r}')
-        if strength < 0 or num_points < 0:
-            raise ValueError('strength and num_points must be non-negative')
+        check_choice('border_mode', border_mode, sorted(_BORDERS), 'TPSWarp')
+        check_number('strength', strength, 0.0, owner='TPSWarp')
+        check_number('num_points', num_points, 0, integer=True, owner='TPSWarp')
+        check_number('prob', prob, 0.0, 1.0, owner='TPSWarp')
         self.strength = strength
         self.num_points = num_points
         self.prob = prob

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 
+from colorizer.invalid_argument import InvalidArgumentError, check_number
 from colorizer.registry import TRANSFORMS
 # the paper's parameters (§4.1), shared with the model's XDoGLineArt; SIGMAS is read from here
 from colorizer.xdog_parameters import EPSILON, K, P, PHI, SIGMAS  # noqa: F401
@@ -148,11 +149,11 @@ class XDoG(BaseTransform):
                  src_key: str = 'img',
                  dst_key: str = 'sketch'):
         sigmas = (sigmas, ) if isinstance(sigmas, (int, float)) else tuple(sigmas)
-        if not sigmas or min(sigmas) <= 0:
-            raise ValueError(f'sigmas must be positive, got {sigmas}')
-        if phi < 100:
-            # Guards against the `10^9 == 3` trap reaching a config as a small number.
-            raise ValueError(f'phi={phi} is tiny; the paper uses 1e9 (note 10^9 == 3 in Python)')
+        if not sigmas or not all(isinstance(s, (int, float)) and s > 0 for s in sigmas):
+            raise InvalidArgumentError('sigmas', sigmas, 'positive numbers', 'XDoG')
+        # Guards against the `10^9 == 3` trap reaching a config as a small number.
+        check_number('phi', phi, 100, owner='XDoG (the paper uses 1e9; note 10^9 == 3 in '
+                     'Python)')
         self.sigmas = sigmas
         self.params = dict(k=float(k), p=float(p), epsilon=float(epsilon), phi=float(phi))
         self.src_key = src_key

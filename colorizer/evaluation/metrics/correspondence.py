@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 
+from colorizer.invalid_argument import check_number
 from colorizer.registry import METRICS
 from colorizer.structures.token_grid import pool_labels, token_grid
 from ..correspondence_stats import correspondence_statistics
@@ -66,8 +67,7 @@ class CorrespondenceMetric(ColorizationMetric):
                  collect_device: str = 'cpu',
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(prefix=prefix, collect_device=collect_device, collect_dir=collect_dir)
-        if topk < 1:
-            raise ValueError(f'topk must be >= 1, got {topk}')
+        check_number('topk', topk, 1, integer=True, owner=type(self).__name__)
         self.topk = topk
         self.attention_key = attention_key
         self.diagonal_key = diagonal_key

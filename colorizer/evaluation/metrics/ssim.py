@@ -17,6 +17,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from colorizer.invalid_argument import check_choice
 from colorizer.registry import METRICS
 from .base import ColorizationMetric, image_hwc, sample_fields
 
@@ -93,8 +94,7 @@ class SSIM(ColorizationMetric):
                  prefix: Optional[str] = None,
                  collect_device: str = 'cpu',
                  collect_dir: Optional[str] = None) -> None:
-        if mode not in self._FUNCTIONS:
-            raise ValueError(f"SSIM mode must be one of {sorted(self._FUNCTIONS)}, got '{mode}'")
+        check_choice('mode', mode, sorted(self._FUNCTIONS), 'SSIM')
         super().__init__(prefix=prefix, collect_device=collect_device, collect_dir=collect_dir)
         self.mode = mode
         self.key = key

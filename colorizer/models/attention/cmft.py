@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import ATTENTIONS
 from .base import BaseAttention, to_map, to_tokens
 from .spade import MapBranchMixin
@@ -204,12 +205,9 @@ class CMFT(MapBranchMixin, BaseAttention):
                  level_channels: Union[None, str, Sequence[int]] = None,
                  chunk_size: Optional[int] = 64):
         super().__init__(channels)
-        if chunk_size is not None and chunk_size < 0:
-            raise ValueError(f'chunk_size must be positive, 0 or None, got {chunk_size}')
+        check_number('chunk_size', chunk_size, 0, integer=True, allow_none=True, owner='CMFT')
         if isinstance(level_channels, str):
-            if level_channels != 'encoder':
-                raise ValueError(f"level_channels must be None, 'encoder' or a sequence of "
-                                 f"widths, got {level_channels!r}")
+            check_choice('level_channels', level_channels, ('encoder',), 'CMFT')
             level_channels = encoder_level_channels(channels)
         if level_channels is not None:
             level_channels = tuple(int(c) for c in level_channels)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorizer.invalid_argument import check_number
 from colorizer.registry import ATTENTIONS
 from .base import BaseAttention, to_map, to_tokens
 from .spade import MapBranchMixin, SPADEModulation
@@ -76,8 +77,7 @@ class CoCosNet(MapBranchMixin, BaseAttention):
     def __init__(self, channels: int, proj_channels: Optional[int] = None,
                  temperature: float = 0.01, hidden_channels: int = 128, norm: str = 'batch'):
         super().__init__(channels)
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}')
+        check_number('temperature', temperature, 0, exclusive_minimum=True, owner='CoCosNet')
         proj_channels = proj_channels or channels
         self.temperature = temperature
         self.proj_x = nn.Conv2d(channels, proj_channels, 1)

@@ -11,6 +11,7 @@ stay σ(W_y Y), the reference's colour features.
 """
 import torch
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import ATTENTIONS, CROSS_MAPS
 from .base import to_tokens
 from .cross_map import CrossMap
@@ -38,6 +39,9 @@ class LineArtMap(CrossMap):
     def __init__(self, norm: str = 'double', implementation: str = 'chunked',
                  chunk_size: int = 1024):
         super().__init__()
+        check_choice('norm', norm, ('double', 'softmax'), 'LineArtSGA')
+        check_choice('implementation', implementation, ('chunked', 'naive'), 'LineArtSGA')
+        check_number('chunk_size', chunk_size, 1, integer=True, owner='LineArtSGA')
         self.norm_type = norm
         self.implementation = implementation
         self.chunk_size = chunk_size

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import ATTENTIONS, CROSS_MAPS
 from .base import BaseAttention, to_map, to_tokens
 from .cross_map import CrossMap
@@ -47,12 +48,9 @@ class SGAMap(CrossMap):
     def __init__(self, norm: str = 'double', stop_grad: bool = True,
                  implementation: str = 'chunked', chunk_size: int = 1024):
         super().__init__()
-        if norm not in ('double', 'softmax'):
-            raise ValueError(f"norm must be 'double' or 'softmax', got {norm!r}")
-        if implementation not in ('chunked', 'naive'):
-            raise ValueError(f"implementation must be 'chunked' or 'naive', got {implementation!r}")
-        if chunk_size < 1:
-            raise ValueError(f'chunk_size must be positive, got {chunk_size}')
+        check_choice('norm', norm, ('double', 'softmax'), 'SGA')
+        check_choice('implementation', implementation, ('chunked', 'naive'), 'SGA')
+        check_number('chunk_size', chunk_size, 1, integer=True, owner='SGA')
         self.norm_type = norm
         self.stop_grad = stop_grad
         self.passes_gradient = not stop_grad

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorizer.invalid_argument import InvalidArgumentError, check_choice
 from colorizer.registry import ATTENTIONS
 from .base import BaseAttention, to_map, to_tokens
 
@@ -48,7 +49,7 @@ class SPADEModulation(nn.Module):
         elif norm == 'instance':
             self.norm = nn.InstanceNorm2d(channels, affine=False)
         else:
-            raise ValueError(f"norm must be 'batch' or 'instance', got {norm!r}")
+            raise InvalidArgumentError('norm', norm, "one of ('batch', 'instance')")
         self.shared = nn.Sequential(
             nn.Conv2d(cond_channels, hidden_channels, 3, padding=1), nn.ReLU(inplace=True))
         self.to_gamma = nn.Conv2d(hidden_channels, channels, 3, padding=1)
@@ -127,8 +128,7 @@ class SPADE(MapBranchMixin, BaseAttention):
     def __init__(self, channels: int, condition: str = 'spatial', hidden_channels: int = 128,
                  norm: str = 'batch'):
         super().__init__(channels)
-        if condition not in ('spatial', 'global'):
-            raise ValueError(f"condition must be 'spatial' or 'global', got {condition!r}")
+        check_choice('condition', condition, ('spatial', 'global'), type(self).__name__)
         self.condition = condition
         self.modulation = SPADEModulation(channels, channels, hidden_channels, norm)
 

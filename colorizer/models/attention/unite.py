@@ -24,6 +24,7 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import ATTENTIONS
 from .base import BaseAttention, to_map, to_tokens
 from .cocosnet import centred_unit_tokens
@@ -154,15 +155,12 @@ class UNITE(MapBranchMixin, BaseAttention):
                  epsilon: float = 0.05, num_iters: int = 10, transport: str = 'unbalanced',
                  tau: float = 1.0, hidden_channels: int = 128, norm: str = 'batch'):
         super().__init__(channels)
-        if not epsilon > 0:
-            raise ValueError(f'epsilon must be positive, got {epsilon}')
-        if num_iters < 1:
-            raise ValueError(f'num_iters must be >= 1, got {num_iters}')
-        if transport not in TRANSPORTS:
-            raise ValueError(f'transport must be one of {TRANSPORTS}, got {transport!r}')
-        if transport == 'unbalanced' and not (tau > 0 and math.isfinite(tau)):
-            raise ValueError(f"tau must be positive and finite for transport='unbalanced' "
-                             f"(use transport='balanced' for τ = ∞), got {tau}")
+        check_number('epsilon', epsilon, 0, exclusive_minimum=True, owner='UNITE')
+        check_number('num_iters', num_iters, 1, integer=True, owner='UNITE')
+        check_choice('transport', transport, TRANSPORTS, 'UNITE')
+        if transport == 'unbalanced':
+            # τ = ∞ is the balanced transport: transport='balanced' says so
+            check_number('tau', tau, 0, exclusive_minimum=True, owner='UNITE')
         proj_channels = proj_channels or channels
         self.epsilon = epsilon
         self.num_iters = num_iters

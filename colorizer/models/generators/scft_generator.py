@@ -5,6 +5,7 @@ from typing import Optional, Union
 import torch
 from torch import nn
 
+from colorizer.invalid_argument import check_number
 from colorizer.registry import ATTENTIONS, GENERATORS
 from .decoder import UNetDecoder
 from .encoder import Encoder, ResidualBlock
@@ -56,8 +57,7 @@ class SCFTGenerator(nn.Module):
                  skip_deepest: bool = False,
                  line_art_sigma: float = 0.4):
         super().__init__()
-        if num_levels < 1:
-            raise ValueError(f'num_levels must be >= 1, got {num_levels}')
+        check_number('num_levels', num_levels, 1, integer=True, owner=type(self).__name__)
         self.size_divisor = 2**(num_levels - 1)
         self.sketch_channels = sketch_channels
         self.reference_channels = reference_channels

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.models.vgg import cfgs, make_layers
 
+from colorizer.invalid_argument import InvalidArgumentError, check_choice
 from colorizer.registry import LOSSES
 
 VGG19_FILENAME = 'vgg19-dcbb9e9d.pth'
@@ -100,11 +101,10 @@ class PerceptualLoss(nn.Module):
         super().__init__()
         layers = sorted(set(int(i) for i in layers))
         if not layers or layers[0] < 0 or layers[-1] >= _NUM_VGG19_FEATURES:
-            raise ValueError(f'layers must be indices in [0, {_NUM_VGG19_FEATURES}), got {layers}')
-        if gram_mode not in ('batch', 'per_sample'):
-            raise ValueError(f"gram_mode must be 'batch' or 'per_sample', got {gram_mode!r}")
-        if input_norm not in INPUT_NORMS:
-            raise ValueError(f'input_norm must be one of {INPUT_NORMS}, got {input_norm!r}')
+            raise InvalidArgumentError('layers', layers, 'VGG19 feature indices in '
+                                       f'[0, {_NUM_VGG19_FEATURES})', 'PerceptualLoss')
+        check_choice('gram_mode', gram_mode, ('batch', 'per_sample'), 'PerceptualLoss')
+        check_choice('input_norm', input_norm, INPUT_NORMS, 'PerceptualLoss')
         self.input_norm = input_norm
         self.layers = layers
         self.perceptual_weight = perceptual_weight

@@ -27,7 +27,7 @@ import numpy as np
 
 __all__ = [
     'SvgRejected', 'Drawing', 'Region', 'parse_drawing', 'render_svg', 'decode_labels',
-    'parse_color', 'INK_LABEL', 'BACKGROUND_LABEL', 'DARK_LUMA'
+    'parse_color', 'INK_LABEL', 'BACKGROUND_LABEL', 'DARK_VALUE'
 ]
 
 SVG_NS = 'http://www.w3.org/2000/svg'
@@ -39,8 +39,9 @@ ET.register_namespace('xlink', XLINK_NS)
 BACKGROUND_LABEL = 0
 #: Label of ink pixels (lines and spot blacks) in the stored 16-bit label map.
 INK_LABEL = 65535
-#: Paint of luma (ITU-R BT.601, 0-255) below this is ink, not colour.
-DARK_LUMA = 64.0
+#: Paint whose brightest channel (HSV value, 0-255) is below this is ink, not colour. The value,
+#: not the luma: a saturated blue (luma 29) is a colour, a dark brown outline (value 43) is ink.
+DARK_VALUE = 80
 
 _SHAPES = {'path', 'rect', 'circle', 'ellipse', 'polygon', 'polyline', 'line'}
 # Containers whose children are not drawn where they stand.
@@ -96,7 +97,7 @@ def parse_color(text: str) -> Optional[Tuple[int, int, int]]:
     text = text.strip().lower()
     if not _NAMED:
         _NAMED.update(_named_colors())
-    text = _NAMED.get(text, text)
+    text = _NAMED.get(text, text).lower()
     if re.fullmatch(r'#[0-9a-f]{3}', text):
         return tuple(int(c * 2, 16) for c in text[1:])
     if re.fullmatch(r'#[0-9a-f]{6}', text):
@@ -107,16 +108,16 @@ def parse_color(text: str) -> Optional[Tuple[int, int, int]]:
         if len(parts) != 3:
             return None
         try:
-            values = [float(p[:-1]) * 2.55 if p.endswith('%') else float(p) for p in parts]
+            values = [float(p[:-1]) * 255 / 100 if p.endswith('%') else float(p) for p in parts]
         except ValueError:
             return None
         return tuple(int(round(min(max(v, 0.0), 255.0))) for v in values)
     return None
 
 
-def luma(rgb) -> float:
-    """ITU-R BT.601 luma of an RGB colour (0-255)."""
-    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+def value(rgb) -> int:
+    """HSV value (brightest channel, 0-255) of an RGB colour."""
+    return max(rgb)
 
 
 def _style(element) -> Dict[str, str]:
@@ -283,19 +284,19 @@ def _metadata(root) -> Tuple[str, str]:
 
 
 def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
-                  dark_luma: float = DARK_LUMA) -> Drawing:
+                  dark_value: int = DARK_VALUE) -> Drawing:
     """Parse an SVG and write its colour, line-art and label versions.
 
-    Every drawn shape is classified by its resolved paint: a fill darker than ``dark_luma``
-    (luma) is ink when ``spot_blacks`` (solid black areas and outline shapes stay lines), else
-    a region; any other fill is a region of its own; a stroke darker than ``dark_luma`` is ink,
+    Every drawn shape is classified by its resolved paint: a fill darker than ``dark_value``
+    (brightest channel) is ink when ``spot_blacks`` (solid black areas and outline shapes stay lines), else
+    a region; any other fill is a region of its own; a stroke darker than ``dark_value`` is ink,
     a lighter one a region of its own.
 
     Args:
         svg: The file's bytes.
         size: Side of the square renderings in px (the drawing is fitted and centred).
         spot_blacks: Keep dark fills as ink (default) instead of making them regions.
-        dark_luma: Luma (0-255) under which a paint is ink.
+        dark_value: HSV value (0-255) under which a paint is ink.
 
     Returns:
         The :class:`Drawing`.
@@ -334,7 +335,7 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
         if paint is None:
             return 'none', 'none'
         rgb = mean if paint == 'gradient' else paint
-        if luma(rgb) < dark_luma and (spot_blacks or kind == 'stroke'):
+        if value(rgb) < dark_value and (spot_blacks or kind == 'stroke'):
             return '#000000', ink_label
         return '#ffffff', new_region(None if paint == 'gradient' else paint, kind)
 

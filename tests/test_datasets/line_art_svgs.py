@@ -92,8 +92,13 @@ INVISIBLE = svg('<rect x="4" y="4" width="8" height="8" fill="red"/>'
 #: Sized in pt without a viewBox (resvg alone refuses such sizes).
 PT_SIZED = svg('<rect x="0" y="0" width="24" height="24" fill="red"/>',
                root='width="24pt" height="24pt"')
+def squares(colours) -> bytes:
+    """Four 16-px squares of the given colours with 2-px black outlines, 40 x 40 px."""
+    return svg(''.join(
+        f'<rect x="{x}" y="{y}" width="16" height="16" fill="{c}" stroke="#000" '
+        f'stroke-width="2"/>' for (x, y), c in zip(((2, 2), (22, 2), (2, 22), (22, 22)), colours)),
+        root='viewBox="0 0 40 40" width="40" height="40"')
+
+
 #: Four coloured squares with black outlines, two of them the same red: passes every gate.
-FOUR_SQUARES = svg(''.join(
-    f'<rect x="{x}" y="{y}" width="16" height="16" fill="{c}" stroke="#000" stroke-width="2"/>'
-    for x, y, c in ((2, 2, '#ff0000'), (22, 2, '#00aa00'), (2, 22, '#0000ff'),
-                    (22, 22, '#ff0000'))), root='viewBox="0 0 40 40" width="40" height="40"')
+FOUR_SQUARES = squares(('#ff0000', '#00aa00', '#0000ff', '#ff0000'))

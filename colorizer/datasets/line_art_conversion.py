@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from .line_art_gates import STRICT_GATES, GateThresholds, failed_gates, measure_drawing
-from .svg_line_art import INK_LABEL, SvgRejected, decode_labels, parse_drawing, render_svg
+from .svg_line_art import INK_LABEL, SvgRejected, parse_drawing
+from .svg_rendering import decode_labels, render_svg
 
 __all__ = ['convert_svg', 'scan_svgs', 'convert_folder', 'DEFAULT_LICENSE']
 

@@ -1,5 +1,6 @@
 """Real artists' line art with exact targets: the converted SVG clip-art set."""
 import json
+import os
 import os.path as osp
 from typing import List, Optional, Set, Tuple
 
@@ -26,7 +27,8 @@ def random_palette(rng: np.random.Generator, num_colors: int) -> np.ndarray:
     return rng.integers(0, 256, size=(num_colors, 3)).astype(np.uint8)
 
 
-def compose_line_art(line: np.ndarray, labels: np.ndarray, region_colors: np.ndarray) -> np.ndarray:
+def compose_line_art(line: np.ndarray, labels: np.ndarray,
+                     region_colors: np.ndarray) -> np.ndarray:
     """The line art coloured flat: each region's colour multiplied by the line art's grey.
 
     This is exactly how the drawing looks with its ink black and every fill recoloured: the
@@ -60,8 +62,8 @@ class LineArtDataset(BaseColorizationDataset):
     - ``'train'`` / ``'self_reference'``: a palette drawn per sample (seeded by
       ``(pairing_seed, index)`` when deterministic) gives every original fill colour one new
       colour; ``img`` (packed as ``target``) is the line art in that palette
-      (:func:`compose_line_art`), and the pipeline's ``TPSWarp`` makes the ``reference`` from it and warps ``labels`` into
-      ``reference_labels``. The target is exact: the reference holds every colour the target
+      (:func:`compose_line_art`), and the pipeline's ``TPSWarp`` makes the ``reference`` from
+      it and warps ``labels`` into ``reference_labels``. The target is exact: the reference holds every colour the target
       needs, in the same regions.
     - ``'random_reference'``: the reference is drawing ``perm[i]`` (seeded derangement) in its
       own random palette, not warped; the true colourisation is unknown, so ``target`` is the
@@ -119,7 +121,6 @@ class LineArtDataset(BaseColorizationDataset):
         if not osp.isdir(meta_dir):
             raise FileNotFoundError(f'not a converted line-art folder (no meta/): {self.data_root}')
         if self.split == 'all':
-            import os
             return sorted(f[:-5] for f in os.listdir(meta_dir) if f.endswith('.json'))
         if not self.split_file or not osp.isfile(self.split_file):
             raise FileNotFoundError(f'split file not found: {self.split_file}')

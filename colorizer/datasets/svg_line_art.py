@@ -16,18 +16,17 @@ default fill is black and the default stroke none. Drawings using what this modu
 exact (text, bitmaps, patterns, masks, filters, CSS style sheets, ``<use>`` clones,
 transparency) are rejected by :func:`parse_drawing` with a reason, before any rendering.
 
-Rendering uses resvg (the ``resvg_py`` binding), which also renders without antialiasing.
+Rendering: :mod:`.svg_rendering` (resvg, which also renders without antialiasing).
 """
 import re
 from typing import Dict, List, Optional, Tuple
 import xml.etree.ElementTree as ET
 
-import cv2
 import numpy as np
 
 __all__ = [
-    'SvgRejected', 'Drawing', 'Region', 'parse_drawing', 'render_svg', 'decode_labels',
-    'parse_color', 'INK_LABEL', 'BACKGROUND_LABEL', 'DARK_VALUE'
+    'SvgRejected', 'Drawing', 'Region', 'parse_drawing', 'parse_color', 'INK_LABEL',
+    'BACKGROUND_LABEL', 'DARK_VALUE'
 ]
 
 SVG_NS = 'http://www.w3.org/2000/svg'
@@ -288,9 +287,9 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
     """Parse an SVG and write its colour, line-art and label versions.
 
     Every drawn shape is classified by its resolved paint: a fill darker than ``dark_value``
-    (brightest channel) is ink when ``spot_blacks`` (solid black areas and outline shapes stay lines), else
-    a region; any other fill is a region of its own; a stroke darker than ``dark_value`` is ink,
-    a lighter one a region of its own.
+    (brightest channel) is ink when ``spot_blacks`` (solid black areas and outline shapes stay
+    lines), else a region; any other fill is a region of its own; a stroke darker than
+    ``dark_value`` is ink, a lighter one a region of its own.
 
     Args:
         svg: The file's bytes.
@@ -382,59 +381,3 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
     label_root.set('shape-rendering', 'crispEdges')
     return Drawing(color_svg, ET.tostring(line_root, encoding='unicode'),
                    ET.tostring(label_root, encoding='unicode'), regions, creator, license)
-
-
-def render_svg(svg: str, crisp: bool = False, background: Optional[str] = 'white') -> np.ndarray:
-    """Render SVG text with resvg.
-
-    Args:
-        svg: SVG text whose root has its size in px (see :func:`parse_drawing`).
-        crisp: Render without antialiasing (for label maps).
-        background: Colour behind the drawing, or ``None`` for transparent.
-
-    Returns:
-        ``(H, W, 4)`` uint8 RGBA.
-
-    Raises:
-        SvgRejected: resvg cannot render it (``'render_error'``).
-    """
-    import resvg_py  # imported here: only conversion needs the renderer
-    try:
-        png = resvg_py.svg_to_bytes(
-            svg_string=svg, background=background, skip_system_fonts=True,
-            shape_rendering='crisp_edges' if crisp else 'geometric_precision')
-    except BaseException as error:  # noqa: B036 (the Rust binding raises PanicException)
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise SvgRejected('render_error', str(error)[:200]) from None
-    image = cv2.imdecode(np.frombuffer(bytes(png), np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None or image.ndim != 3 or image.shape[2] != 4:
-        raise SvgRejected('render_error', 'resvg returned no RGBA image')
-    return cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA)
-
-
-def decode_labels(rgba: np.ndarray, known: set) -> np.ndarray:
-    """Label map from a crisp label rendering: transparent is background, else ``#RRGGBB``.
-
-    Args:
-        rgba: ``(H, W, 4)`` uint8 rendering of a drawing's ``label_svg``.
-        known: The region labels the drawing has.
-
-    Returns:
-        ``(H, W)`` uint16 labels (:data:`BACKGROUND_LABEL`, region ids, :data:`INK_LABEL`).
-
-    Raises:
-        SvgRejected: a pixel is partly transparent or decodes to no known label
-            (``'label_blend'``: something was still antialiased or blended).
-    """
-    alpha = rgba[..., 3]
-    if np.any((alpha > 0) & (alpha < 255)):
-        raise SvgRejected('label_blend', 'partly transparent label pixels')
-    rgb = rgba[..., :3].astype(np.int64)
-    code = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    code[alpha == 0] = BACKGROUND_LABEL
-    valid = set(known) | {BACKGROUND_LABEL, INK_LABEL}
-    unknown = set(np.unique(code).tolist()) - valid
-    if unknown:
-        raise SvgRejected('label_blend', f'{len(unknown)} unknown label colours')
-    return code.astype(np.uint16)

@@ -6,8 +6,8 @@ import pytest
 
 from colorizer.datasets.line_art_conversion import convert_folder, convert_svg, scan_svgs
 from colorizer.datasets.line_art_gates import GateThresholds, failed_gates, measure_drawing
-from colorizer.datasets.svg_line_art import (SvgRejected, decode_labels, parse_color,
-                                             parse_drawing)
+from colorizer.datasets.svg_line_art import SvgRejected, parse_color, parse_drawing
+from colorizer.datasets.svg_rendering import decode_labels
 import line_art_svgs as svgs
 
 ANY = GateThresholds(min_regions=1, min_saturation=0.0, ink_range=(0.0, 1.0),

@@ -63,8 +63,8 @@ class LineArtDataset(BaseColorizationDataset):
       ``(pairing_seed, index)`` when deterministic) gives every original fill colour one new
       colour; ``img`` (packed as ``target``) is the line art in that palette
       (:func:`compose_line_art`), and the pipeline's ``TPSWarp`` makes the ``reference`` from
-      it and warps ``labels`` into ``reference_labels``. The target is exact: the reference holds every colour the target
-      needs, in the same regions.
+      it and warps ``labels`` into ``reference_labels``. The target is exact: the reference
+      holds every colour the target needs, in the same regions.
     - ``'random_reference'``: the reference is drawing ``perm[i]`` (seeded derangement) in its
       own random palette, not warped; the true colourisation is unknown, so ``target`` is the
       sketch's drawing in its *original* colours (for FID-style scores only) and the metainfo

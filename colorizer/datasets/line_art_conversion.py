@@ -51,7 +51,8 @@ def _write_png(path: str, image: np.ndarray) -> None:
 
 
 def convert_svg(svg: bytes, size: int = 256, spot_blacks: bool = True,
-                thresholds: GateThresholds = GateThresholds()) -> dict:
+                thresholds: GateThresholds = GateThresholds(),
+                transparent: str = 'drop') -> dict:
     """Render one drawing and measure it against the gates (writes nothing).
 
     Args:
@@ -59,6 +60,8 @@ def convert_svg(svg: bytes, size: int = 256, spot_blacks: bool = True,
         size: Side of the square renderings in px.
         spot_blacks: Keep dark fills as ink (see :func:`~.svg_line_art.parse_drawing`).
         thresholds: The gates.
+        transparent: ``'drop'`` partly transparent paints from line art and labels, or
+            ``'reject'`` the drawing (see :func:`~.svg_line_art.parse_drawing`).
 
     Returns:
         dict: ``status`` (``'accepted'``, ``'relaxed'``: fails only strict gates, or
@@ -68,7 +71,7 @@ def convert_svg(svg: bytes, size: int = 256, spot_blacks: bool = True,
         and ``meta`` (regions, colours, creator, licence).
     """
     try:
-        drawing = parse_drawing(svg, size, spot_blacks)
+        drawing = parse_drawing(svg, size, spot_blacks, transparent=transparent)
         color = render_svg(drawing.color_svg)[..., :3]
         line = render_svg(drawing.line_svg)[..., 0]  # ink is black, paper white: any channel
         labels = decode_labels(render_svg(drawing.label_svg, crisp=True, background=None),
@@ -100,6 +103,7 @@ def convert_svg(svg: bytes, size: int = 256, spot_blacks: bool = True,
         result.update(color=color, line=line, labels=labels,
                       meta=dict(creator=drawing.creator, license=drawing.license or
                                 DEFAULT_LICENSE, size=size, strict=not failed, failed=failed,
+                                dropped_transparent=drawing.dropped,
                                 stats=stats, colors=palette, regions=regions))
     return result
 
@@ -139,10 +143,10 @@ def scan_svgs(src: str) -> Tuple[List[Tuple[str, str]], List[str]]:
 
 def _work(job) -> dict:
     """Convert and write one drawing (runs in a worker process)."""
-    name, path, src, dst, size, spot_blacks, thresholds = job
+    name, path, src, dst, size, spot_blacks, thresholds, transparent = job
     with open(path, 'rb') as f:
         svg = f.read()
-    result = convert_svg(svg, size, spot_blacks, thresholds)
+    result = convert_svg(svg, size, spot_blacks, thresholds, transparent)
     record = dict(name=name, status=result['status'], reason=result['reason'])
     if 'stats' in result:
         record['stats'] = result['stats']
@@ -173,7 +177,8 @@ def _read_log(path: str) -> Dict[str, dict]:
 
 def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
                    spot_blacks: bool = True, thresholds: GateThresholds = GateThresholds(),
-                   limit: Optional[int] = None, progress: bool = True) -> dict:
+                   limit: Optional[int] = None, progress: bool = True,
+                   transparent: str = 'drop') -> dict:
     """Convert every SVG below ``src`` into ``dst`` (layout in the module docstring).
 
     Resumable: names already in ``dst/log.jsonl`` are skipped. Deterministic: the outputs of a
@@ -188,6 +193,7 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
         thresholds: The gates.
         limit: Convert only the first ``limit`` distinct files (sorted by name).
         progress: Show a progress bar (tqdm).
+        transparent: ``'drop'`` or ``'reject'`` partly transparent paints (:func:`convert_svg`).
 
     Returns:
         The summary written to ``dst/summary.json``: counts per status and per rejection
@@ -201,7 +207,7 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
         os.makedirs(osp.join(dst, folder), exist_ok=True)
     log_path = osp.join(dst, 'log.jsonl')
     done = _read_log(log_path)
-    jobs = [(name, path, src, dst, size, spot_blacks, thresholds)
+    jobs = [(name, path, src, dst, size, spot_blacks, thresholds, transparent)
             for name, path in files if name not in done]
     records: Iterable[dict]
     pool = Pool(workers) if workers > 1 else None
@@ -230,7 +236,7 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
                    rejected=statuses['rejected'], rejection_reasons=dict(reasons.most_common()),
                    relaxed_reasons=dict(relaxed_reasons.most_common()),
                    converted_this_run=len(jobs), seconds_this_run=round(time.time() - start, 1),
-                   workers=workers, size=size, spot_blacks=spot_blacks,
+                   workers=workers, size=size, spot_blacks=spot_blacks, transparent=transparent,
                    thresholds=thresholds.to_dict())
     with open(osp.join(dst, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)

@@ -13,8 +13,8 @@ Rewriting the fills and strokes of every shape and rendering three times gives, 
 Paint resolution follows SVG 1.1 (section 11, "Painting"): ``fill``, ``stroke``, their opacities
 and ``color`` are inherited, a ``style`` declaration wins over the presentation attribute, the
 default fill is black and the default stroke none. Drawings using what this module cannot make
-exact (text, bitmaps, patterns, masks, filters, CSS style sheets, ``<use>`` clones,
-transparency) are rejected by :func:`parse_drawing` with a reason, before any rendering.
+exact (text, bitmaps, patterns, masks, filters, CSS style sheets, ``<use>`` clones) are
+rejected by :func:`parse_drawing` with a reason, before any rendering.
 
 Rendering: :mod:`.svg_rendering` (resvg, which also renders without antialiasing).
 """
@@ -49,10 +49,11 @@ _NOT_DRAWN = {'defs', 'clipPath', 'mask', 'symbol', 'marker', 'pattern', 'linear
 # Elements whose presence makes the drawing inexact, with the rejection reason.
 _REJECTED_ELEMENTS = {
     'text': 'text', 'flowRoot': 'text', 'image': 'bitmap', 'pattern': 'pattern',
-    'mask': 'mask', 'filter': 'filter', 'style': 'css', 'use': 'use_clone',
-    'foreignObject': 'foreign_object', 'switch': 'switch', 'marker': 'marker',
+    'mask': 'mask', 'filter': 'filter', 'style': 'css', 'use': 'use_clone', 'marker': 'marker',
     'script': 'script'
 }
+# Not rejected: ``<switch>`` (editors wrap their private data in it; resvg draws the same child
+# in all three renderings) and ``<foreignObject>`` (resvg draws none, in any rendering).
 _INHERITED = ('fill', 'stroke', 'fill-opacity', 'stroke-opacity', 'stroke-width', 'color',
               'visibility')
 _PAINT_PROPS = ('fill', 'stroke', 'fill-opacity', 'stroke-opacity', 'opacity', 'color',
@@ -143,14 +144,17 @@ def _opacity(text: Optional[str], where: str) -> float:
         raise SvgRejected('bad_value', f'{where} opacity {text!r}') from None
 
 
-def _opaque(paint, opacity: float, name: str):
-    """An invisible paint (opacity ~ 0, e.g. editors' hit areas) is none; a partly
-    transparent one is neither line nor region: the drawing is rejected."""
+def _opaque(paint, opacity: float, name: str, transparent: str) -> Tuple[object, bool]:
+    """``(paint, dropped)``: an invisible paint (opacity ~ 0, e.g. editors' hit areas) is none;
+    a partly transparent one (shadows, highlights) is neither line nor region: dropped from the
+    line art and the labels (``transparent='drop'``) or the drawing is rejected."""
     if paint is None or opacity < 0.01:
-        return None
-    if opacity < 0.999:
-        raise SvgRejected('transparency', f'<{name}> opacity {opacity:.2f}')
-    return paint
+        return None, False
+    if opacity < 0.999 or paint == 'transparent':
+        if transparent == 'reject':
+            raise SvgRejected('transparency', f'<{name}> opacity {opacity:.2f}')
+        return None, True
+    return paint, False
 
 
 class Region:
@@ -187,6 +191,8 @@ class Drawing:
                  regions: Dict[int, Region], creator: str, license: str):
         self.color_svg, self.line_svg, self.label_svg = color_svg, line_svg, label_svg
         self.regions, self.creator, self.license = regions, creator, license
+        #: Partly transparent fills and strokes left out of the line art and the labels.
+        self.dropped = 0
 
 
 def _length(text: Optional[str]) -> Optional[float]:
@@ -222,7 +228,7 @@ def _gradient_colors(element, ids: Dict[str, ET.Element]) -> List[Tuple[int, int
             for stop in stops:
                 props = _props(stop)
                 if _opacity(props.get('stop-opacity'), 'stop') < 0.999:
-                    raise SvgRejected('transparency', 'gradient stop opacity')
+                    return ['transparent']
                 rgb = parse_color(props.get('stop-color', 'black'))
                 if rgb is None:
                     raise SvgRejected('bad_value', f"stop-color {props.get('stop-color')!r}")
@@ -250,6 +256,8 @@ def _paint(text: Optional[str], color: str, ids: Dict[str, ET.Element]):
         colors = _gradient_colors(target, ids)
         if not colors:
             return None, None
+        if colors == ['transparent']:
+            return 'transparent', None
         if all(c == colors[0] for c in colors):
             return colors[0], None  # a one-colour gradient is a flat fill
         mean = tuple(int(round(v)) for v in np.mean(colors, axis=0))
@@ -283,7 +291,7 @@ def _metadata(root) -> Tuple[str, str]:
 
 
 def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
-                  dark_value: int = DARK_VALUE) -> Drawing:
+                  dark_value: int = DARK_VALUE, transparent: str = 'drop') -> Drawing:
     """Parse an SVG and write its colour, line-art and label versions.
 
     Every drawn shape is classified by its resolved paint: a fill darker than ``dark_value``
@@ -296,6 +304,9 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
         size: Side of the square renderings in px (the drawing is fitted and centred).
         spot_blacks: Keep dark fills as ink (default) instead of making them regions.
         dark_value: HSV value (0-255) under which a paint is ink.
+        transparent: ``'drop'`` partly transparent paints from the line art and the labels
+            (they are neither line nor region; the colour image keeps them), or ``'reject'``
+            the drawing.
 
     Returns:
         The :class:`Drawing`.
@@ -303,7 +314,8 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
     Raises:
         SvgRejected: the file is not well-formed SVG (``'parse_error'``), uses something that
             cannot be made exact (``'text'``, ``'bitmap'``, ``'pattern'``, ``'mask'``,
-            ``'filter'``, ``'css'``, ``'use_clone'``, ``'transparency'``, ...), or has more
+            ``'filter'``, ``'css'``, ``'use_clone'``, ``'transparency'`` if ``transparent`` is
+            ``'reject'``, ...), or has more
             regions than a 16-bit label map holds (``'too_many_shapes'``).
     """
     try:
@@ -319,7 +331,10 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
     color_svg = ET.tostring(root, encoding='unicode')
 
     line_root, label_root = ET.fromstring(color_svg), ET.fromstring(color_svg)
+    if transparent not in ('drop', 'reject'):
+        raise ValueError(f"transparent must be 'drop' or 'reject', got {transparent!r}")
     regions: Dict[int, Region] = {}
+    dropped = [0]
     ink_label = f'#{INK_LABEL:06x}'
 
     def new_region(color, kind) -> str:
@@ -354,8 +369,9 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
         for el in (line_el, label_el):
             style = {k: v for k, v in _style(el).items() if k not in _PAINT_PROPS}
             el.set('style', ';'.join(f'{k}:{v}' for k, v in style.items()))
-            if 'shape-rendering' in el.attrib:
-                del el.attrib['shape-rendering']
+            # every paint left is opaque: group opacities would only blend label colours
+            for key in ('shape-rendering', 'opacity'):
+                el.attrib.pop(key, None)
         if name in _SHAPES and state.get('visibility', 'visible') == 'visible':
             fill, fill_mean = _paint(state.get('fill', 'black'), state.get('color', 'black'), ids)
             stroke, stroke_mean = _paint(state.get('stroke', 'none'),
@@ -363,9 +379,12 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
             width = _length(state.get('stroke-width', '1'))
             if width is not None and width <= 0:
                 stroke = None
-            fill = _opaque(fill, opacity * _opacity(state.get('fill-opacity'), 'fill'), name)
-            stroke = _opaque(stroke, opacity * _opacity(state.get('stroke-opacity'), 'stroke'),
-                             name)
+            fill, fill_dropped = _opaque(
+                fill, opacity * _opacity(state.get('fill-opacity'), 'fill'), name, transparent)
+            stroke, stroke_dropped = _opaque(
+                stroke, opacity * _opacity(state.get('stroke-opacity'), 'stroke'), name,
+                transparent)
+            dropped[0] += fill_dropped + stroke_dropped
             line_fill, label_fill = classify(fill, fill_mean, 'fill')
             line_stroke, label_stroke = classify(stroke, stroke_mean, 'stroke')
             for el, f, s in ((line_el, line_fill, line_stroke),
@@ -379,5 +398,7 @@ def parse_drawing(svg: bytes, size: int = 256, spot_blacks: bool = True,
 
     walk(ET.fromstring(color_svg), line_root, label_root, {}, 1.0)
     label_root.set('shape-rendering', 'crispEdges')
-    return Drawing(color_svg, ET.tostring(line_root, encoding='unicode'),
-                   ET.tostring(label_root, encoding='unicode'), regions, creator, license)
+    drawing = Drawing(color_svg, ET.tostring(line_root, encoding='unicode'),
+                      ET.tostring(label_root, encoding='unicode'), regions, creator, license)
+    drawing.dropped = dropped[0]
+    return drawing

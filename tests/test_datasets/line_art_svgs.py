@@ -85,7 +85,13 @@ GRADIENTS = svg(
 TEXT = svg('<text x="4" y="20">hi</text>')
 USE_CLONE = svg('<defs><rect id="r" width="4" height="4" fill="red"/></defs>'
                 '<use xlink:href="#r" x="8" y="8"/>')
-HALF_TRANSPARENT = svg('<rect x="4" y="4" width="8" height="8" fill="red" opacity="0.5"/>')
+#: A red square half covered by a translucent shadow (a group at opacity 0.5), and a blue square
+#: inside a ``<switch>`` after an editor's private ``<foreignObject>``.
+HALF_TRANSPARENT = svg(
+    '<rect x="4" y="4" width="8" height="8" fill="red" stroke="#000" stroke-width="2"/>'
+    '<g opacity="0.5"><rect x="8" y="4" width="8" height="8" fill="#000080"/></g>'
+    '<switch><foreignObject requiredExtensions="http://example.org/x" width="1" height="1"/>'
+    '<g><rect x="20" y="20" width="8" height="8" fill="blue"/></g></switch>')
 #: An invisible hit area (fill-opacity 0) over a red square: the hit area is ignored.
 INVISIBLE = svg('<rect x="4" y="4" width="8" height="8" fill="red"/>'
                 '<rect x="0" y="0" width="32" height="32" fill="blue" fill-opacity="0"/>')

@@ -59,13 +59,30 @@ def test_gradients_measured_and_one_colour_gradient_is_flat():
 
 @pytest.mark.parametrize('svg, reason', [
     (svgs.TEXT, 'text'), (svgs.USE_CLONE, 'use_clone'),
-    (svgs.HALF_TRANSPARENT, 'transparency'), (b'<svg', 'parse_error'),
+    (b'<svg', 'parse_error'),
     (svgs.svg('', root='width="100%"'), 'no_size')])
 def test_inexact_drawings_rejected_before_rendering(svg, reason):
     with pytest.raises(SvgRejected) as info:
         parse_drawing(svg, 32)
     assert info.value.reason == reason
     assert convert_svg(svg, 32)['reason'] == reason
+
+
+def test_translucent_shapes_left_out_of_line_art_and_labels():
+    result = _convert(svgs.HALF_TRANSPARENT)
+    labels, line = result['labels'], result['line']
+    expected = np.zeros((32, 32), np.uint16)
+    expected[3:13, 3:13] = 65535
+    expected[5:11, 5:11] = 1
+    expected[20:28, 20:28] = 2  # the dropped shadow took no id
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(line, np.where(expected == 65535, 0, 255))
+    assert result['meta']['dropped_transparent'] == 1
+    # the colour image keeps the shadow: half of navy over white and over the red square
+    assert np.abs(result['color'][8, 14].astype(int) - (127.5, 127.5, 191.5)).max() <= 1
+    assert np.abs(result['color'][8, 9].astype(int) - (127.5, 0, 64)).max() <= 1
+    with pytest.raises(SvgRejected, match='transparency'):
+        parse_drawing(svgs.HALF_TRANSPARENT, 32, transparent='reject')
 
 
 def test_invisible_shapes_ignored_and_pt_sizes_rendered():

@@ -30,6 +30,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--workers', type=int, default=1, help='worker processes')
     parser.add_argument('--no-spot-blacks', action='store_true',
                         help='make dark fills regions instead of ink')
+    parser.add_argument('--reject-transparent', action='store_true',
+                        help='reject drawings with partly transparent shapes instead of leaving '
+                        'those shapes out of the line art and the labels')
     parser.add_argument('--limit', type=int, help='convert only the first N distinct files')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     parser.add_argument('--write-splits', metavar='JSON',
@@ -48,7 +51,8 @@ def main(argv=None) -> int:
     try:
         summary = convert_folder(args.src, args.dst, args.size, args.workers,
                                  not args.no_spot_blacks, GateThresholds(), args.limit,
-                                 progress=not args.no_progress)
+                                 progress=not args.no_progress,
+                                 transparent='reject' if args.reject_transparent else 'drop')
     except FileNotFoundError as error:
         print(error, file=sys.stderr)
         return 2

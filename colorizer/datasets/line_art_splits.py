@@ -6,8 +6,10 @@ both sides of a split: two converted drawings share a group when
 - their names share a series stem (the file name without a trailing number, e.g. ``dino_x_06``
   and ``dino_x_07``),
 - they have the same creator and the same first word of the name, or
-- their line art has nearly the same perceptual hash (difference hash, 64 bits, Hamming
-  distance at most ``max_hash_distance``; Krawetz, "Kind of Like That", 2013).
+- their line art has nearly the same perceptual hash (difference hash of the ink's bounding
+  box, 64 bits, Hamming distance at most ``max_hash_distance``; Krawetz, "Kind of Like That",
+  2013). Hashing the whole frame instead chains unrelated drawings: mostly white thumbnails
+  differ in few bits.
 
 Test and validation groups are drawn, in a seeded order, from groups holding drawings that pass
 the strict gates, and only those drawings are listed there; every other converted drawing not in
@@ -22,7 +24,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-__all__ = ['difference_hash', 'group_drawings', 'make_splits']
+__all__ = ['difference_hash', 'line_art_hash', 'group_drawings', 'make_splits']
 
 
 def difference_hash(gray: np.ndarray) -> int:
@@ -31,6 +33,14 @@ def difference_hash(gray: np.ndarray) -> int:
     small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     return int(sum(1 << i for i, b in enumerate(bits) if b))
+
+
+def line_art_hash(line: np.ndarray, ink_level: int = 128) -> int:
+    """:func:`difference_hash` of the bounding box of the ink (pixels below ``ink_level``)."""
+    ys, xs = np.nonzero(line < ink_level)
+    if len(ys):
+        line = line[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    return difference_hash(line)
 
 
 def _series(name: str) -> str:
@@ -61,7 +71,7 @@ def group_drawings(metas: List[dict], hashes: List[int],
 
     Args:
         metas: The drawings' meta dicts (``name``, ``creator``), in a fixed order.
-        hashes: Their line art's :func:`difference_hash`.
+        hashes: Their :func:`line_art_hash`.
         max_hash_distance: Largest Hamming distance of near-duplicates.
 
     Returns:
@@ -113,7 +123,7 @@ def make_splits(data_root: str, num_test: int = 175, num_val: int = 50, seed: in
         line = cv2.imread(osp.join(data_root, 'line', name + '.png'), cv2.IMREAD_GRAYSCALE)
         if line is None:
             raise FileNotFoundError(f'line art missing for {name}')
-        hashes.append(difference_hash(line))
+        hashes.append(line_art_hash(line))
     groups = group_drawings(metas, hashes, max_hash_distance)
     members: Dict[int, List[int]] = {}
     for i, g in enumerate(groups):

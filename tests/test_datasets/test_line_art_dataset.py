@@ -9,7 +9,8 @@ import torch
 from colorizer.datasets import LineArtDataset
 from colorizer.datasets.line_art_conversion import convert_folder
 from colorizer.datasets.line_art_dataset import compose_line_art
-from colorizer.datasets.line_art_splits import difference_hash, group_drawings, make_splits
+from colorizer.datasets.line_art_splits import (difference_hash, group_drawings, line_art_hash,
+                                                make_splits)
 import line_art_svgs as svgs
 
 PIPELINE = [dict(type='TPSWarp', strength=0.25, num_points=2),
@@ -129,6 +130,12 @@ def test_splits_keep_series_and_near_duplicates_together(converted):
     assert groups[2] == groups[0]  # hash 0b111 is 2 bits from 1
     ramp = np.tile(np.arange(0, 160, 10, dtype=np.uint8), (16, 1))  # brighter to the right
     assert difference_hash(ramp) == 2 ** 64 - 1 and difference_hash(ramp[:, ::-1]) == 0
+    # the hash of the ink's bounding box: the same drawing moved on the paper hashes alike
+    paper = np.full((64, 64), 255, np.uint8)
+    moved = paper.copy()
+    paper[10:30, 10:20] = ramp[:20, :10] // 2
+    moved[30:50, 40:50] = ramp[:20, :10] // 2
+    assert line_art_hash(paper) == line_art_hash(moved) != difference_hash(paper)
     # the converted drawings differ only in colour: their line art hashes alike, so they are
     # near-duplicates, one group, never split
     splits = make_splits(str(converted[0]), num_test=1, num_val=1)

@@ -133,8 +133,8 @@ def test_splits_keep_series_and_near_duplicates_together(converted):
     # the hash of the ink's bounding box: the same drawing moved on the paper hashes alike
     paper = np.full((64, 64), 255, np.uint8)
     moved = paper.copy()
-    paper[10:30, 10:20] = ramp[:20, :10] // 2
-    moved[30:50, 40:50] = ramp[:20, :10] // 2
+    paper[10:26, 10:20] = ramp[:, :10] // 2
+    moved[30:46, 40:50] = ramp[:, :10] // 2
     assert line_art_hash(paper) == line_art_hash(moved) != difference_hash(paper)
     # the converted drawings differ only in colour: their line art hashes alike, so they are
     # near-duplicates, one group, never split

@@ -2,6 +2,7 @@
 from .base_colorization_dataset import BaseColorizationDataset
 from .colorization_dataset import ColorizationDataset
 from .image_folder import scan_image_folder
+from .line_art_dataset import LineArtDataset
 from .image_io import (IMAGE_EXTENSIONS, ImageReadError, decode_color_image, read_color_image,
                        read_gray_image)
 from .pairing import derangement
@@ -11,7 +12,7 @@ from .toon_drawing import REGIONS
 from .transforms import *  # noqa: F401,F403  (registers the transforms)
 
 __all__ = [
-    'BaseColorizationDataset', 'ColorizationDataset', 'SyntheticToonDataset',
+    'BaseColorizationDataset', 'ColorizationDataset', 'SyntheticToonDataset', 'LineArtDataset',
     'SkimagePhotoDataset', 'ImageReadError', 'read_color_image', 'read_gray_image',
     'decode_color_image', 'IMAGE_EXTENSIONS', 'scan_image_folder', 'derangement', 'REGIONS',
     'SKIMAGE_PHOTOS'

@@ -11,7 +11,7 @@ from colorizer.structures import ColorizationDataSample
 __all__ = ['PackColorizationInputs']
 
 META_KEYS = ('sketch_path', 'reference_path', 'index', 'reference_index', 'protocol',
-             'img_shape', 'img_path', 'ori_shape', 'xdog_sigma')
+             'img_shape', 'img_path', 'ori_shape', 'xdog_sigma', 'exact_target')
 
 
 def _image_tensor(img: np.ndarray) -> torch.Tensor:
@@ -38,7 +38,8 @@ class PackColorizationInputs(BaseTransform):
     sketch file when there is one), ``reference_path`` (the reference's colour image: the same
     file as the sketch's in training and self-reference, ``None`` for generated data), ``index``,
     ``reference_index``, ``protocol`` (``'train'``, ``'random'`` or ``'self'``), ``img_shape``,
-    plus ``img_path``, ``ori_shape`` and ``xdog_sigma`` when known.
+    plus ``img_path``, ``ori_shape``, ``xdog_sigma`` and ``exact_target`` (``False`` where the
+    target is not the sketch's true colourisation with this reference) when known.
 
     Required keys: ``sketch``, ``reference``, ``target`` or ``img``.
     Optional keys: ``oracle``, ``labels``, ``reference_labels`` and the metainfo keys.

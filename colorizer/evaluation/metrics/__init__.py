@@ -9,10 +9,11 @@ from .fid import FID, frechet_distance
 from .inception import FID_WEIGHTS_NAME, FIDInception, resolve_inception_weights
 from .psnr import PSNR
 from .region_color_error import RegionColorError
+from .segment_accuracy import SegmentAccuracy
 from .ssim import SSIM, global_ssim, windowed_ssim
 
 __all__ = [
     'ColorizationMetric', 'CorrespondenceMetric', 'FID', 'FIDInception', 'FID_WEIGHTS_NAME',
     'InputSizeError', 'PSNR', 'RegionColorError', 'SSIM', 'frechet_distance', 'global_ssim',
-    'protocol_prefix', 'resolve_inception_weights', 'sample_fields', 'windowed_ssim'
+    'protocol_prefix', 'resolve_inception_weights', 'SegmentAccuracy', 'sample_fields', 'windowed_ssim'
 ]

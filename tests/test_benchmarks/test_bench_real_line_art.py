@@ -1,0 +1,43 @@
+"""benchmarks/bench_real_line_art.py: the paired comparison and the commands it runs."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location(
+        'bench_real_line_art', ROOT / 'benchmarks/bench_real_line_art.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_paired_differences_by_seed():
+    bench = _module()
+    key = 'self_ref/segment_accuracy'
+    runs = [dict(method='sga', regime=regime, seed=seed, metrics={key: value})
+            for regime, seed, value in (('xdog', 0, 0.5), ('real', 0, 0.7), ('xdog', 1, 0.4),
+                                        ('real', 1, 0.8), ('xdog', 2, 0.3))]
+    table = bench.paired(runs, key)
+    assert table['sga']['seeds'] == [0, 1]  # seed 2 has no real-trained run to pair with
+    assert table['sga']['per_seed'] == pytest.approx([0.2, 0.4])
+    assert table['sga']['mean'] == pytest.approx(0.3)
+    assert table['sga']['std'] == pytest.approx(0.1414213, rel=1e-5)
+
+
+def test_every_method_has_both_configs_and_options_reach_the_right_loaders():
+    bench = _module()
+    for xdog, real in bench.METHODS.values():
+        assert (ROOT / xdog).is_file() and (ROOT / real).is_file()
+    args = bench.parse_args(['--data-root', 'D', '--out', 'o.json', '--iters', '5',
+                             '--img-size', '32', '--split-file', 's.json'])
+    xdog = bench._options(args, 3, train=True, real=False)
+    assert 'randomness.seed=3' in xdog and 'train_cfg.max_iters=5' in xdog
+    assert not any('split_file' in o for o in xdog)  # the synthetic training set has none
+    real = bench._options(args, 3, train=True, real=True)
+    assert 'train_dataloader.dataset.split_file=s.json' in real
+    test = bench._options(args, 3, train=False)
+    assert test == ['img_size=32', 'test_dataloader.dataset.split_file=s.json']

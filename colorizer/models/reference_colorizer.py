@@ -11,6 +11,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
 from .correspondence_probe import probe_correspondence
+from .correspondence_training import EncoderTokens
 from .data_preprocessors.colorization_data_preprocessor import to_uint8
 
 #: Batched inputs besides the images that the generator receives when present (region labels,
@@ -106,6 +107,14 @@ class ReferenceColorizer(BaseModel):
             parameter names, hence checkpoints, stay as they are); a dict gives the
             ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
             top-level ``compile`` key also traces the optimiser steps and the loss checks.
+        correspondence_loss (dict, optional): Config of a loss on the encoder tokens (LOSSES,
+            e.g. ``RegionInfoNCELoss``), added to the generator's losses as
+            ``loss_corr``: the fusion module's inputs are captured during the training
+            forward (:class:`~.correspondence_training.EncoderTokens`), so it trains the
+            encoders whatever the map does with them (also under stop-gradient).
+        region_fill (dict, optional): :class:`~colorizer.postprocessing.RegionFill` arguments;
+            when given, ``val_step`` / ``test_step`` (``mode='predict'``) fill every closed
+            region of the sketch with one colour (the training forward is unchanged).
         correspondence_outputs (bool): ``val_step`` / ``test_step`` also attach the cross
             map (``cross_attention``), the map with the sketch's own colour image as reference
             (``diagonal_attention``) and the reference tokens' norms to every data sample, for
@@ -126,6 +135,8 @@ class ReferenceColorizer(BaseModel):
                  nan_policy: str = 'raise',
                  compile_generator: Union[bool, dict] = False,
                  correspondence_outputs: bool = False,
+                 correspondence_loss: Optional[dict] = None,
+                 region_fill: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ColorizationDataPreprocessor')
@@ -142,6 +153,12 @@ class ReferenceColorizer(BaseModel):
         self.perceptual_loss = LOSSES.build(perceptual_loss) if perceptual_loss else None
         self.nan_policy = nan_policy
         self.correspondence_outputs = correspondence_outputs
+        self.correspondence_loss = (LOSSES.build(correspondence_loss)
+                                    if correspondence_loss else None)
+        self.region_fill = None
+        if region_fill is not None:
+            from colorizer.postprocessing import RegionFill
+            self.region_fill = RegionFill(**region_fill)
         self.skipped_steps = 0
         if getattr(self.data_preprocessor, 'channels_last', False):
             # channels_last batches meeting contiguous weights would be converted back and
@@ -175,15 +192,26 @@ class ReferenceColorizer(BaseModel):
             # A skipped step must leave no trace, but the training-mode forward updates the
             # BatchNorm statistics before the losses can be checked: keep copies to restore.
             g_buffers = buffer_snapshot(self.generator) if skip else None
+            capture = (EncoderTokens(unwrap(self.generator))
+                       if self.correspondence_loss is not None else None)
             with g_wrapper.optim_context(self.generator):
-                fake = self.generator(sketch, reference, **label_inputs(inputs))  # (B, 3, H, W)
+                if capture is None:
+                    fake = self.generator(sketch, reference, **label_inputs(inputs))
+                else:
+                    with capture:
+                        fake = self.generator(sketch, reference, **label_inputs(inputs))
             d_buffers = buffer_snapshot(self.discriminator) if skip else None
             log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper,
                                                 restore=[(self.discriminator, d_buffers)])
             d_buffers = buffer_snapshot(self.discriminator) if skip else None
+            extra = {}
+            if capture is not None:
+                with g_wrapper.optim_context(self.generator):
+                    extra['loss_corr'] = capture.loss(self.correspondence_loss, inputs)
             log_vars.update(self.train_generator(
                 sketch, target, fake, g_wrapper,
-                restore=[(self.generator, g_buffers), (self.discriminator, d_buffers)]))
+                restore=[(self.generator, g_buffers), (self.discriminator, d_buffers)],
+                extra_losses=extra))
         if skip:
             log_vars['skipped_steps'] = torch.tensor(float(self.skipped_steps))
         return log_vars
@@ -224,14 +252,18 @@ class ReferenceColorizer(BaseModel):
         return self._update(losses, optim_wrapper, self.discriminator, restore)
 
     def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
-                        optim_wrapper: OptimWrapper, restore=()) -> Dict[str, torch.Tensor]:
+                        optim_wrapper: OptimWrapper, restore=(),
+                        extra_losses: Optional[Dict[str, torch.Tensor]] = None
+                        ) -> Dict[str, torch.Tensor]:
         """Reconstruction, adversarial, perceptual and style step of the generator.
 
-        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped.
+        ``restore``: ``(module, buffer snapshot)`` pairs put back if the step is skipped;
+        ``extra_losses``: further weighted terms of the same graph (the correspondence loss).
         """
         # The frozen, unwrapped discriminator: its DDP wrapper would expect gradients to reduce.
         with optim_wrapper.optim_context(self.generator), frozen(unwrap(self.discriminator)) as d:
             losses = self.generator_losses(sketch, target, fake, d)
+            losses.update(extra_losses or {})
         return self._update(losses, optim_wrapper, self.generator, restore)
 
     def generator_losses(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
@@ -320,6 +352,8 @@ class ReferenceColorizer(BaseModel):
             return fake
         if mode == 'predict':
             data_samples = self._attach_outputs(fake, data_samples)
+            if self.region_fill is not None:
+                self._fill_regions(inputs['sketch'], data_samples)
             if self.correspondence_outputs:
                 self._attach_correspondence(inputs, data_samples)
             return data_samples
@@ -334,6 +368,14 @@ class ReferenceColorizer(BaseModel):
         for sample, output in zip(data_samples, outputs):
             sample.output = output
         return data_samples
+
+    def _fill_regions(self, sketch: torch.Tensor, data_samples: List) -> None:
+        """Replace every sample's ``output`` by its region fill along the sketch's lines."""
+        lines = to_uint8(sketch).cpu().numpy()[:, 0]  # (B, H, W)
+        for sample, line_art in zip(data_samples, lines):
+            output = sample.output.permute(1, 2, 0).numpy()
+            filled = self.region_fill(output, line_art)
+            sample.output = torch.from_numpy(filled).permute(2, 0, 1).contiguous()
 
     def _attach_correspondence(self, inputs: dict, data_samples: List) -> None:
         """Set ``cross_attention``, ``reference_token_norm`` and, when the batch has a target,

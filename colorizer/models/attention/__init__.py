@@ -10,6 +10,7 @@ from .given_map import GivenMapSGA
 from .uniform import UniformAttention
 from .oracle import OracleAttention
 from .line_art_sga import LineArtSGA
+from .cosine_match import CosineMatchSGA, cosine_match_map
 
 __all__ = [
     'BaseAttention', 'to_map', 'to_tokens', 'SCFT', 'SGA', 'SGALayer', 'sga_aggregate',
@@ -18,3 +19,4 @@ __all__ = [
 __all__ += ['SPADE', 'SPADEModulation', 'CoCosNet', 'UNITE', 'sinkhorn_log', 'CMFT',
             'cmft_aggregate']
 __all__ += ['GivenMapSGA', 'UniformAttention', 'OracleAttention', 'LineArtSGA']
+__all__ += ['CosineMatchSGA', 'cosine_match_map']

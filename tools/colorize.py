@@ -44,7 +44,7 @@ from colorizer.apis import (Letterbox, SketchCheck, colorize, draw_marker,  # no
                             init_model, line_art, load_rgb, overlay_heatmap)
 from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
-from colorizer.visualization import save_image  # noqa: E402
+from colorizer.visualization import header_row, save_image  # noqa: E402
 
 _GAP = 4  # white pixels between the panels of a grid
 
@@ -75,6 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='also write sketch | reference | output grids to OUT/grids')
     parser.add_argument('--multiply-lines', action='store_true',
                         help='multiply the full-resolution line art over the output')
+    parser.add_argument('--region-fill', action='store_true',
+                        help='give every closed region of the line art one colour (the median '
+                        'of the output there; gaps of 1-2 px are closed, regions over 30%% of '
+                        'the image keep the per-pixel output unless it is already uniform)')
     parser.add_argument('--attention-at', metavar='X,Y', type=_point,
                         help='write where the sketch pixel (X, Y) takes its colour from, per '
                         'pair, to OUT/attention')
@@ -232,7 +236,7 @@ def _colorize_loaded(model, loaded, args) -> List[tuple]:
     """``(output, attention map or None)`` for each loaded ``(pair, sketch, reference)``."""
     result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
                       sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
-                      return_attention=args.attention_at is not None, check_sketch=False)
+                      region_fill=args.region_fill, return_attention=args.attention_at is not None, check_sketch=False)
     outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
     return list(zip(outputs, maps))
 
@@ -246,7 +250,8 @@ def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,
         sketch = cv2.cvtColor(line_art(sketch, True), cv2.COLOR_GRAY2RGB)
     if args.grid:
         save_image(str(out / 'grids' / f'{pair.name}.png'),
-                   side_by_side([sketch, reference, output], sketch.shape[0]))
+                   side_by_side([sketch, reference, output], sketch.shape[0],
+                                headers=('sketch', 'reference', 'output')))
     if attention is not None:
         x, y = args.attention_at
         heat = overlay_heatmap(reference, attention.heatmap(x, y))
@@ -254,8 +259,10 @@ def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,
                    side_by_side([draw_marker(sketch, x, y), heat], sketch.shape[0]))
 
 
-def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
-    """RGB images scaled to one height (aspect kept) in a row, on white."""
+def side_by_side(images: Sequence[np.ndarray], height: int,
+                 headers: Sequence[str] = ()) -> np.ndarray:
+    """RGB images scaled to one height (aspect kept) in a row, on white; ``headers``: a title
+    above each panel."""
     panels = []
     for image in images:
         width = max(1, round(image.shape[1] * height / image.shape[0]))
@@ -264,7 +271,20 @@ def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
     row = [panels[0]]
     for panel in panels[1:]:
         row += [gap, panel]
-    return cv2.copyMakeBorder(np.concatenate(row, axis=1), _GAP, _GAP, _GAP, _GAP,
+    image = np.concatenate(row, axis=1)
+    if headers:
+        titles = [header_row([text], panel.shape[1], 0) for text, panel in zip(headers, panels)]
+        strip_h = max(t.shape[0] for t in titles)
+        strip = [np.pad(t, ((strip_h - t.shape[0], 0), (0, 0), (0, 0)), constant_values=255)
+                 for t in titles]
+        strip_row = [strip[0]]
+        for title in strip[1:]:
+            strip_row += [np.full((strip_h, _GAP, 3), 255, np.uint8), title]
+        strip_image = np.concatenate(strip_row, axis=1)
+        strip_image = np.pad(strip_image, ((0, 0), (0, image.shape[1] - strip_image.shape[1]),
+                                           (0, 0)), constant_values=255)
+        image = np.concatenate([strip_image, image], axis=0)
+    return cv2.copyMakeBorder(image, _GAP, _GAP, _GAP, _GAP,
                               cv2.BORDER_CONSTANT, value=(255, 255, 255))
 
 

@@ -40,6 +40,7 @@ from colorizer.engine.checkpoint_errors import CheckpointMismatchError
 from colorizer.engine.checkpoint_sources import ensure_safe_loaders
 from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
+from colorizer.postprocessing import RegionFill
 from colorizer.registry import MODELS
 from .attention_map import AttentionMap
 from .image_inputs import ImageInput, describe, line_art, load_rgb
@@ -181,7 +182,8 @@ def colorize(model: torch.nn.Module,
              batch_size: int = 8,
              resolution: Union[str, Tuple[int, int]] = 'native',
              max_pixels: int = MAX_INPUT_PIXELS,
-             check_sketch: bool = True):
+             check_sketch: bool = True,
+             region_fill: Union[bool, dict, RegionFill] = False):
     """Colourise sketches after references.
 
     Each pair runs at :func:`input_size` (by default near the sketch's own size); both images
@@ -208,6 +210,10 @@ def colorize(model: torch.nn.Module,
         max_pixels: Pixel budget of ``'native'``: larger sketches are run scaled down.
         check_sketch: Warn (:class:`~colorizer.apis.sketch_check.ColorSketchWarning`) when a
             sketch looks like a colour picture and ``sketch_is_color`` is False.
+        region_fill: Give every closed region of the full-resolution line art one colour
+            (the Lab median of the output there; :class:`~colorizer.postprocessing.RegionFill`,
+            applied before ``multiply_lines``). ``True`` uses the defaults, a dict or a
+            ``RegionFill`` sets its arguments.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB of the sketch's original size, or a list of them when a list
@@ -221,16 +227,18 @@ def colorize(model: torch.nn.Module,
     """
     sketches, references, single = _pairwise(sketch, reference)
     _model_size(model)
+    filler = _region_filler(region_fill)
     step = max(1, batch_size)
     images, maps = [], []
     for start in range(0, len(sketches), step):
         indices = range(start, min(len(sketches), start + step))
         pairs = [_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
-                          None if single else i, resolution, max_pixels, check_sketch)
+                          None if single else i, resolution, max_pixels, check_sketch,
+                          filler is not None)
                  for i in indices]
         for group in _same_size_runs(pairs):  # a batch needs one input size
             outputs, attention = _forward(model, group, return_attention)
-            images.extend(_finish(pair, out) for pair, out in zip(group, outputs))
+            images.extend(_finish(pair, out, filler) for pair, out in zip(group, outputs))
             if return_attention:
                 maps.extend(AttentionMap.from_weights(weights, pair.sketch_box,
                                                       pair.reference_box)
@@ -249,12 +257,14 @@ class _Pair:
     reference_input: np.ndarray  # (H, W, 3) uint8 RGB
     sketch_box: Letterbox
     reference_box: Letterbox
-    lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art for multiply_lines
+    lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art (multiply, fill)
+    multiply: bool = False
 
 
 def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
              sketch_is_color: bool, multiply_lines: bool, index: Optional[int],
-             resolution, max_pixels: int, check_sketch: bool) -> _Pair:
+             resolution, max_pixels: int, check_sketch: bool,
+             keep_lines: bool = False) -> _Pair:
     suffix = '' if index is None else f' {index}'
     rgb = load_rgb(sketch, 'sketch' + suffix)
     if check_sketch and not sketch_is_color:
@@ -267,14 +277,14 @@ def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
     if sketch_is_color:
         # XDoG at the input size: training drew its lines at that size, so they are as thick.
         sketch_input = line_art(box.apply(rgb, 255), True)
-        lines = line_art(rgb, True) if multiply_lines else None
+        lines = line_art(rgb, True) if multiply_lines or keep_lines else None
     else:
         lines = line_art(rgb, False)
         sketch_input = box.apply(lines, 255)
     ref = load_rgb(reference, 'reference' + suffix)
     ref_box = Letterbox.fit(ref.shape[:2], size)
     return _Pair(sketch_input, ref_box.apply(ref, None), box, ref_box,
-                 lines if multiply_lines else None)
+                 lines if multiply_lines or keep_lines else None, multiply_lines)
 
 
 def _same_size_runs(pairs: List[_Pair]) -> List[List[_Pair]]:
@@ -309,9 +319,25 @@ def _forward(model: torch.nn.Module, pairs: List[_Pair],
     return to_uint8(result).permute(0, 2, 3, 1).cpu().numpy(), attention
 
 
-def _finish(pair: _Pair, output: np.ndarray) -> np.ndarray:
+def _region_filler(region_fill):
+    """A :class:`RegionFill` from ``colorize``'s ``region_fill`` argument, or None."""
+    if region_fill is False or region_fill is None:
+        return None
+    if region_fill is True:
+        return RegionFill()
+    if isinstance(region_fill, dict):
+        return RegionFill(**region_fill)
+    if isinstance(region_fill, RegionFill):
+        return region_fill
+    raise TypeError(f'region_fill must be a bool, a dict of RegionFill arguments or a '
+                    f'RegionFill, got {type(region_fill).__name__}')
+
+
+def _finish(pair: _Pair, output: np.ndarray, filler=None) -> np.ndarray:
     image = pair.sketch_box.invert(output)
-    if pair.lines is not None:
+    if filler is not None:
+        image = filler(image, pair.lines)
+    if pair.multiply:
         # multiply blend in integers: out * lines / 255, rounded
         image = ((image.astype(np.uint32) * pair.lines[..., None] + 127) // 255).astype(np.uint8)
     return image

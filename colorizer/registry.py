@@ -8,10 +8,10 @@ can still use MMEngine's own hooks, optimizers and schedulers. Every MMEngine ro
 up in the ``colorizer`` child of the root first, and warns ("Failed to search registry with scope
 ...") in every run when there is none.
 
-``ATTENTIONS``, ``GENERATORS``, ``DISCRIMINATORS`` and ``LOSSES`` are parentless registries with
-scope ``'colorizer'``. A registry that is a child of ``MODELS`` is not reached by MMEngine's
-scope switching, so the generator (which builds its attention module from a nested config) could
-not find a third-party plugin. Parentless registries with ``locations`` are imported on demand and
+``ATTENTIONS``, ``CROSS_MAPS``, ``GENERATORS``, ``DISCRIMINATORS`` and ``LOSSES`` are parentless
+registries with scope ``'colorizer'``. A registry that is a child of ``MODELS`` is not reached by
+MMEngine's scope switching, so the generator (which builds its attention module from a nested
+config) could not find a third-party plugin. Parentless registries with ``locations`` are imported on demand and
 are what plugins register into::
 
     from colorizer.registry import ATTENTIONS
@@ -63,6 +63,8 @@ GENERATORS = Registry('generator', scope='colorizer', locations=['colorizer.mode
 DISCRIMINATORS = Registry(
     'discriminator', scope='colorizer', locations=['colorizer.models.discriminators'])
 LOSSES = Registry('loss', scope='colorizer', locations=['colorizer.models.losses'])
+# Cross-map strategies of the SGA block (``SGA(cross_map=dict(type=...))``).
+CROSS_MAPS = Registry('cross map', scope='colorizer', locations=['colorizer.models.attention'])
 
 # Training
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, locations=['colorizer.engine'])
@@ -102,6 +104,7 @@ REGISTRIES = {
     'transform': TRANSFORMS,
     'model': MODELS,
     'attention': ATTENTIONS,
+    'cross_map': CROSS_MAPS,
     'generator': GENERATORS,
     'discriminator': DISCRIMINATORS,
     'loss': LOSSES,

@@ -39,6 +39,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
     parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
+    parser.add_argument('--region-fill', action='store_true',
+                        help='score the outputs after region fill (one colour per closed region '
+                        'of the sketch; model.region_fill, colorizer.postprocessing.RegionFill)')
     parser.add_argument('--data-root', metavar='DIR',
                         help="the folder of images, for every dataset that reads the config's "
                         'data_root (same as --cfg-options data_root=DIR)')
@@ -64,6 +67,8 @@ def build_config(args) -> Config:
     # Loaded strictly in main(): a checkpoint of another architecture must not be tested with
     # half of its weights random (MMEngine's load_from only warns about mismatched keys).
     cfg.load_from, cfg.resume = None, False
+    if getattr(args, 'region_fill', False):
+        cfg.model.region_fill = dict(cfg.model.get('region_fill') or {})
     if args.save_images:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='SaveColorizationsHook', out_dir=args.save_images)]
@@ -94,6 +99,7 @@ def main(argv=None):
         # config's inherited dataset_name
         record = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                       method=cfg.get('method'), **dataset_description(cfg),
+                      region_fill=cfg.model.get('region_fill') is not None,
                       **{k: float(v) for k, v in metrics.items()})
         with open(out, 'w') as f:
             json.dump(record, f, indent=2)

@@ -10,7 +10,9 @@ from .given_map import GivenMapSGA
 from .uniform import UniformAttention
 from .oracle import OracleAttention
 from .line_art_sga import LineArtSGA
-from .cosine_match import CosineMatchSGA, cosine_match_map
+from .cross_map import CrossMap
+from .cosine_match_map import CosineMatchMap, cosine_match_map
+from .cosine_match_sga import CosineMatchSGA
 
 __all__ = [
     'BaseAttention', 'to_map', 'to_tokens', 'SCFT', 'SGA', 'SGALayer', 'sga_aggregate',
@@ -19,4 +21,4 @@ __all__ = [
 __all__ += ['SPADE', 'SPADEModulation', 'CoCosNet', 'UNITE', 'sinkhorn_log', 'CMFT',
             'cmft_aggregate']
 __all__ += ['GivenMapSGA', 'UniformAttention', 'OracleAttention', 'LineArtSGA']
-__all__ += ['CosineMatchSGA', 'cosine_match_map']
+__all__ += ['CrossMap', 'CosineMatchMap', 'CosineMatchSGA', 'cosine_match_map']

@@ -18,6 +18,8 @@ pairs are listed at the end and the exit status is 1.
 
 Examples::
 
+    python tools/colorize.py --model corr_sga_toon64 --sketch drawing.png \
+        --reference colours.png --out out/ --region-fill --grid
     python tools/colorize.py --config configs/sga/sga_demo.py \
         --checkpoint work_dirs/sga_demo/iter_1500.pth --sketch sketches/ --reference ref.png \
         --out out/ --grid --multiply-lines
@@ -40,8 +42,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from colorizer.apis import (Letterbox, SketchCheck, colorize, draw_marker,  # noqa: E402
-                            init_model, line_art, load_rgb, overlay_heatmap)
+from colorizer.apis import (MODEL_ZOO, Letterbox, SketchCheck, colorize,  # noqa: E402
+                            draw_marker, init_model, line_art, load_rgb, overlay_heatmap)
 from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
 from colorizer.visualization import header_row, save_image  # noqa: E402
@@ -60,8 +62,10 @@ class Pair:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', required=True, help='config file of the checkpoint')
-    parser.add_argument('--checkpoint', required=True, help='checkpoint file')
+    parser.add_argument('--config', help='config file of the checkpoint')
+    parser.add_argument('--checkpoint', help='checkpoint file')
+    parser.add_argument('--model', help='a shipped model by name instead of --config / '
+                        f'--checkpoint: {", ".join(sorted(MODEL_ZOO))}')
     parser.add_argument('--sketch', help='sketch file or folder')
     parser.add_argument('--reference', help='reference file or folder')
     parser.add_argument('--out', required=True, help='output folder')
@@ -87,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.pairs is None and (args.sketch is None or args.reference is None):
         parser.error('give --sketch and --reference, or --pairs')
+    if (args.model is None) == (args.config is None or args.checkpoint is None):
+        parser.error('give --model NAME, or --config and --checkpoint')
     return args
 
 
@@ -307,8 +313,11 @@ def main(argv=None) -> int:
     print(THREAD_POLICY.describe(), file=sys.stderr)
     try:
         pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
-        model = init_model(args.config, args.checkpoint, device=args.device)
-    except (FileNotFoundError, ValueError, CheckpointError) as err:
+        if args.model is not None:
+            model = init_model(args.model, device=args.device)
+        else:
+            model = init_model(args.config, args.checkpoint, device=args.device)
+    except (FileNotFoundError, KeyError, ValueError, CheckpointError) as err:
         # CheckpointMismatchError, UnsafeCheckpointError, CheckpointSourceError, ...
         sys.exit(f'error: {err}')
     written = colorize_all(model, pairs, args, failures) if pairs else 0

@@ -5,11 +5,12 @@ from .inference import (MAX_INPUT_PIXELS, TRAINING_ONLY_MODULES, CheckpointMisma
                         colorize, init_model, input_size, load_checkpoint_strictly,
                         training_size)
 from .letterbox import Letterbox, native_input_size
+from .model_zoo import MODEL_ZOO, resolve_model
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = [
     'AttentionMap', 'CheckpointMismatchError', 'ColorSketchWarning', 'ImageInput', 'Letterbox',
-    'MAX_INPUT_PIXELS', 'SketchCheck', 'TRAINING_ONLY_MODULES', 'colorize', 'draw_marker',
+    'MAX_INPUT_PIXELS', 'MODEL_ZOO', 'SketchCheck', 'TRAINING_ONLY_MODULES', 'colorize', 'draw_marker',
     'init_model', 'input_size', 'line_art', 'load_checkpoint_strictly', 'load_rgb',
-    'native_input_size', 'overlay_heatmap', 'training_size'
+    'native_input_size', 'overlay_heatmap', 'resolve_model', 'training_size'
 ]

@@ -45,6 +45,7 @@ from colorizer.registry import MODELS
 from .attention_map import AttentionMap
 from .image_inputs import ImageInput, describe, line_art, load_rgb
 from .letterbox import Letterbox, native_input_size
+from .model_zoo import MODEL_ZOO, resolve_model
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
@@ -67,7 +68,9 @@ def init_model(config: Union[str, Config],
     """Build a colourisation model for inference.
 
     Args:
-        config: Config file path or :class:`mmengine.Config` (not modified).
+        config: Config file path, :class:`mmengine.Config` (not modified), or the name of a
+            shipped model (:data:`~colorizer.apis.model_zoo.MODEL_ZOO`, e.g.
+            ``'corr_sga_toon64'``): its config and checksum-verified checkpoint are used.
         checkpoint: Checkpoint to load: a local path, or a URL / ``open-mmlab://``-style
             name (downloaded, then loaded through the same allow-listed
             :func:`~colorizer.engine.checkpoint_safety.safe_load`). Loaded completely
@@ -84,10 +87,14 @@ def init_model(config: Union[str, Config],
 
     Raises:
         FileNotFoundError: The config or checkpoint file is missing.
+        KeyError: ``config`` is neither a file nor a shipped model's name.
         CheckpointMismatchError: The checkpoint holds weights of another architecture.
         UnsafeCheckpointError: The checkpoint references objects outside the allow-list.
         CheckpointSourceError: A checkpoint URL could not be downloaded.
     """
+    if isinstance(config, str) and not osp.isfile(config) and config in MODEL_ZOO:
+        entry = resolve_model(config)
+        config, checkpoint = entry.config, checkpoint or entry.checkpoint
     cfg = _load_config(config)
     if cfg.get('custom_imports'):
         # Third-party plugins (e.g. an attention module) register themselves on import.

@@ -57,6 +57,9 @@ _SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
 #: paper-scale model (256 px training, 64x64 = 4096 attention tokens at 1 MPx) within a few
 #: GiB of memory with the chunked SGA.
 MAX_INPUT_PIXELS = 1024 * 1024
+#: Modules built with the model but never run by :func:`colorize`: a checkpoint for inference
+#: need not hold them (they keep their initial weights).
+INFERENCE_UNUSED_MODULES = ('discriminator', )
 #: ``colorize(resolution=...)`` names: near the sketch's own size, or the training size.
 RESOLUTIONS = ('native', 'training')
 
@@ -105,18 +108,23 @@ def init_model(config: Union[str, Config],
             model_cfg[name] = None
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        load_checkpoint_strictly(model, checkpoint)
+        # inference never runs the discriminator: a published, generator-only checkpoint
+        # (tools/model_converters/publish_model.py) loads too
+        load_checkpoint_strictly(model, checkpoint,
+                                 exempt=TRAINING_ONLY_MODULES + INFERENCE_UNUSED_MODULES)
     model.cfg = cfg
     model.img_size = _round_up(_pair(img_size) if img_size else training_size(cfg),
                                getattr(model.generator, 'size_divisor', 1))
     return model.to(device).eval()
 
 
-def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
+def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str,
+                             exempt: Tuple[str, ...] = TRAINING_ONLY_MODULES) -> None:
     """Load every weight of ``checkpoint`` (path, URL or scheme) into ``model``.
 
-    Weights of :data:`TRAINING_ONLY_MODULES` may be absent on either side: inference builds
-    the model without them.
+    Weights of the ``exempt`` modules (default :data:`TRAINING_ONLY_MODULES`) may be absent on
+    either side: inference builds the model without them. :func:`init_model` also exempts
+    :data:`INFERENCE_UNUSED_MODULES`.
 
     Raises:
         CheckpointMismatchError: Missing or unexpected keys, or mismatched shapes.
@@ -125,7 +133,7 @@ def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     ensure_safe_loaders()
     state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    load_model_state(model, state, checkpoint)
+    load_model_state(model, state, checkpoint, exempt)
 
 
 def training_size(cfg: Config) -> Tuple[int, int]:

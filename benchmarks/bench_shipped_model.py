@@ -57,7 +57,7 @@ from colorizer.visualization import make_grid, save_image  # noqa: E402
 
 #: Arm name -> config. The shipped recipe first.
 ARMS = {
-    'shipped': 'configs/corr_sga/corr_sga_demo.py',
+    'shipped': 'configs/corr_sga/corr_sga_toon64.py',
     'scft': 'configs/scft/scft_demo.py',
 }
 PROTOCOLS = ('plain', 'region_fill', 'blank_reference', 'shuffled_reference')

@@ -36,9 +36,9 @@ class ModelZooEntry:
 #: Name -> entry. The README's model-zoo table lists the same entries with their metrics.
 MODEL_ZOO: Dict[str, ModelZooEntry] = {
     'corr_sga_toon64': ModelZooEntry(
-        config='configs/corr_sga/corr_sga_demo.py',
+        config='configs/corr_sga/corr_sga_toon64.py',
         checkpoint='checkpoints/corr_sga_toon64.pth',
-        sha256='',
+        sha256='816c49d4a7dca48607b67a0edfaac7a8ceb3135b0825a91ba3b68046da9bf06c',
         description='CosineMatchSGA + region InfoNCE, palette-swapped references, synthetic '
         'cartoons at 64 px (benchmarks/bench_shipped_model.py)'),
 }

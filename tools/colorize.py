@@ -242,7 +242,8 @@ def _colorize_loaded(model, loaded, args) -> List[tuple]:
     """``(output, attention map or None)`` for each loaded ``(pair, sketch, reference)``."""
     result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
                       sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
-                      region_fill=args.region_fill, return_attention=args.attention_at is not None, check_sketch=False)
+                      region_fill=args.region_fill,
+                      return_attention=args.attention_at is not None, check_sketch=False)
     outputs, maps = result if args.attention_at is not None else (result, [None] * len(loaded))
     return list(zip(outputs, maps))
 

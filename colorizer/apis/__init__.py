@@ -10,7 +10,8 @@ from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = [
     'AttentionMap', 'CheckpointMismatchError', 'ColorSketchWarning', 'ImageInput', 'Letterbox',
-    'MAX_INPUT_PIXELS', 'MODEL_ZOO', 'SketchCheck', 'TRAINING_ONLY_MODULES', 'colorize', 'draw_marker',
+    'MAX_INPUT_PIXELS', 'MODEL_ZOO', 'SketchCheck', 'TRAINING_ONLY_MODULES', 'colorize',
+    'draw_marker',
     'init_model', 'input_size', 'line_art', 'load_checkpoint_strictly', 'load_rgb',
     'native_input_size', 'overlay_heatmap', 'resolve_model', 'training_size'
 ]

@@ -15,8 +15,9 @@ gives one colour per closed region by construction. :class:`RegionFill` combines
 3. **Guard**: a region covering more than ``max_region_share`` of the image (typically paper
    that leaked around an open drawing, or the background) takes its median only when the
    network's own output there is already nearly one colour (90% of its pixels within
-   ``uniform_tolerance`` ΔE of the median); otherwise it keeps the per-pixel output. Regions smaller than
-   ``min_region_pixels`` keep the per-pixel output (a median over a few pixels is noise).
+   ``uniform_tolerance`` ΔE of the median); otherwise it keeps the per-pixel output. Regions
+   smaller than ``min_region_pixels`` keep the per-pixel output (a median of a few pixels is
+   noise).
 4. **Lines** (ink pixels) keep the network's output: the line is what the network drew there.
 
 Every step works on uint8 RGB images at any size; the segmentation is CPU-only

@@ -11,8 +11,8 @@ up in the ``colorizer`` child of the root first, and warns ("Failed to search re
 ``ATTENTIONS``, ``CROSS_MAPS``, ``GENERATORS``, ``DISCRIMINATORS`` and ``LOSSES`` are parentless
 registries with scope ``'colorizer'``. A registry that is a child of ``MODELS`` is not reached by
 MMEngine's scope switching, so the generator (which builds its attention module from a nested
-config) could not find a third-party plugin. Parentless registries with ``locations`` are imported on demand and
-are what plugins register into::
+config) could not find a third-party plugin. Parentless registries with ``locations`` are
+imported on demand and are what plugins register into::
 
     from colorizer.registry import ATTENTIONS
 

@@ -34,7 +34,6 @@ import torch
 from torch import nn
 
 
-
 class CrossMap(nn.Module):
     """Base class of the cross-map strategies (see the module docstring for the contract).
 

@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / 'colorizer'
 LAYERS: Tuple[Tuple[str, ...], ...] = (
     ('colorizer.version', 'colorizer.registry', 'colorizer.config_error', 'colorizer.invalid_argument',
      'colorizer.xdog_parameters', 'colorizer.thread_policy', 'colorizer.fileio',
+     'colorizer.postprocessing',
      'colorizer.structures'),
     ('colorizer.datasets',),
     ('colorizer.models',),

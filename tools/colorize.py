@@ -22,6 +22,8 @@ are read as their batch fills. ``--attention-at`` keeps only the attention row o
 
 Examples::
 
+    python tools/colorize.py --model corr_sga_toon64 --sketch drawing.png \
+        --reference colours.png --out out/ --region-fill --grid
     python tools/colorize.py --config configs/sga/sga_demo.py \
         --checkpoint work_dirs/sga_demo/iter_1500.pth --sketch sketches/ --reference ref.png \
         --out out/ --grid --multiply-lines
@@ -44,12 +46,12 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from mmengine.utils import ProgressBar  # noqa: E402
 
-from colorizer.apis import (MAX_BATCH_PIXELS, Letterbox, SketchCheck, batched,  # noqa: E402
-                            colorize, draw_marker, init_model, input_size, line_art, load_rgb,
-                            overlay_heatmap)
+from colorizer.apis import (MAX_BATCH_PIXELS, MODEL_ZOO, Letterbox, SketchCheck,  # noqa: E402
+                            batched, colorize, draw_marker, init_model, input_size, line_art,
+                            load_rgb, overlay_heatmap)
 from colorizer.datasets.image_io import IMAGE_EXTENSIONS, ImageReadError  # noqa: E402
 from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
-from colorizer.visualization import save_image  # noqa: E402
+from colorizer.visualization import header_row, save_image  # noqa: E402
 
 _GAP = 4  # white pixels between the panels of a grid
 
@@ -65,8 +67,10 @@ class Pair:
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--config', required=True, help='config file of the checkpoint')
-    parser.add_argument('--checkpoint', required=True, help='checkpoint file')
+    parser.add_argument('--config', help='config file of the checkpoint')
+    parser.add_argument('--checkpoint', help='checkpoint file')
+    parser.add_argument('--model', help='a shipped model by name instead of --config / '
+                        f'--checkpoint: {", ".join(sorted(MODEL_ZOO))}')
     parser.add_argument('--sketch', help='sketch file or folder')
     parser.add_argument('--reference', help='reference file or folder')
     parser.add_argument('--out', required=True, help='output folder')
@@ -80,6 +84,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='also write sketch | reference | output grids to OUT/grids')
     parser.add_argument('--multiply-lines', action='store_true',
                         help='multiply the full-resolution line art over the output')
+    parser.add_argument('--region-fill', action='store_true',
+                        help='give every closed region of the line art one colour (the median '
+                        'of the output there; gaps of 1-2 px are closed, regions over 30%% of '
+                        'the image keep the per-pixel output unless it is already uniform)')
     parser.add_argument('--attention-at', metavar='X,Y', type=_point,
                         help='write where the sketch pixel (X, Y) takes its colour from, per '
                         'pair, to OUT/attention')
@@ -94,6 +102,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.pairs is None and (args.sketch is None or args.reference is None):
         parser.error('give --sketch and --reference, or --pairs')
+    if (args.model is None) == (args.config is None or args.checkpoint is None):
+        parser.error('give --model NAME, or --config and --checkpoint')
     return args
 
 
@@ -259,6 +269,7 @@ def _colorize_loaded(model, loaded, args) -> List[tuple]:
     points = None if args.attention_at is None else [args.attention_at]
     result = colorize(model, [s for _, s, _ in loaded], [r for _, _, r in loaded],
                       sketch_is_color=args.extract_sketch, multiply_lines=args.multiply_lines,
+                      region_fill=args.region_fill,
                       return_attention=points is not None, check_sketch=False,
                       batch_size=args.batch_size, max_batch_pixels=args.max_batch_pixels,
                       attention_points=points)  # the one row --attention-at reads, exact
@@ -275,7 +286,8 @@ def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,
         sketch = cv2.cvtColor(line_art(sketch, True), cv2.COLOR_GRAY2RGB)
     if args.grid:
         save_image(str(out / 'grids' / f'{pair.name}.png'),
-                   side_by_side([sketch, reference, output], sketch.shape[0]))
+                   side_by_side([sketch, reference, output], sketch.shape[0],
+                                headers=('sketch', 'reference', 'output')))
     if attention is not None:
         x, y = args.attention_at
         heat = overlay_heatmap(reference, attention.heatmap(x, y))
@@ -283,8 +295,10 @@ def write_outputs(args, pair: Pair, sketch: np.ndarray, reference: np.ndarray,
                    side_by_side([draw_marker(sketch, x, y), heat], sketch.shape[0]))
 
 
-def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
-    """RGB images scaled to one height (aspect kept) in a row, on white."""
+def side_by_side(images: Sequence[np.ndarray], height: int,
+                 headers: Sequence[str] = ()) -> np.ndarray:
+    """RGB images scaled to one height (aspect kept) in a row, on white; ``headers``: a title
+    above each panel."""
     panels = []
     for image in images:
         width = max(1, round(image.shape[1] * height / image.shape[0]))
@@ -293,7 +307,20 @@ def side_by_side(images: Sequence[np.ndarray], height: int) -> np.ndarray:
     row = [panels[0]]
     for panel in panels[1:]:
         row += [gap, panel]
-    return cv2.copyMakeBorder(np.concatenate(row, axis=1), _GAP, _GAP, _GAP, _GAP,
+    image = np.concatenate(row, axis=1)
+    if headers:
+        titles = [header_row([text], panel.shape[1], 0) for text, panel in zip(headers, panels)]
+        strip_h = max(t.shape[0] for t in titles)
+        strip = [np.pad(t, ((strip_h - t.shape[0], 0), (0, 0), (0, 0)), constant_values=255)
+                 for t in titles]
+        strip_row = [strip[0]]
+        for title in strip[1:]:
+            strip_row += [np.full((strip_h, _GAP, 3), 255, np.uint8), title]
+        strip_image = np.concatenate(strip_row, axis=1)
+        strip_image = np.pad(strip_image, ((0, 0), (0, image.shape[1] - strip_image.shape[1]),
+                                           (0, 0)), constant_values=255)
+        image = np.concatenate([strip_image, image], axis=0)
+    return cv2.copyMakeBorder(image, _GAP, _GAP, _GAP, _GAP,
                               cv2.BORDER_CONSTANT, value=(255, 255, 255))
 
 
@@ -329,8 +356,11 @@ def main(argv=None) -> int:
     print(THREAD_POLICY.describe(), file=sys.stderr)
     try:
         pairs, failures = make_pairs(args.sketch, args.reference, args.pairs)
-        model = init_model(args.config, args.checkpoint, device=args.device)
-    except (FileNotFoundError, ValueError, CheckpointError) as err:
+        if args.model is not None:
+            model = init_model(args.model, device=args.device)
+        else:
+            model = init_model(args.config, args.checkpoint, device=args.device)
+    except (FileNotFoundError, KeyError, ValueError, CheckpointError) as err:
         # CheckpointMismatchError, UnsafeCheckpointError, CheckpointSourceError, ...
         sys.exit(f'error: {err}')
     written = colorize_all(model, pairs, args, failures) if pairs else 0

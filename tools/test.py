@@ -40,6 +40,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
     parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
+    parser.add_argument('--region-fill', action='store_true',
+                        help='score the outputs after region fill (one colour per closed region '
+                        'of the sketch; model.region_fill, colorizer.postprocessing.RegionFill)')
     parser.add_argument('--data-root', metavar='DIR',
                         help="the folder of images, for every dataset that reads the config's "
                         'data_root (same as --cfg-options data_root=DIR)')
@@ -66,6 +69,8 @@ def build_config(args) -> Config:
     # its averaged copy there), then load_or_resume. ColorizerRunner.load_checkpoint loads
     # every weight or none, so a checkpoint of another architecture is refused, not half-loaded.
     cfg.load_from, cfg.resume = args.checkpoint, False
+    if getattr(args, 'region_fill', False):
+        cfg.model.region_fill = dict(cfg.model.get('region_fill') or {})
     if args.save_images:
         cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
             dict(type='SaveColorizationsHook', out_dir=args.save_images)]
@@ -97,6 +102,7 @@ def main(argv=None):
         # config's inherited dataset_name
         record = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
                       method=cfg.get('method'), **dataset_description(cfg),
+                      region_fill=cfg.model.get('region_fill') is not None,
                       **{k: float(v) for k, v in metrics.items()})
         with open(out, 'w') as f:
             json.dump(record, f, indent=2)

@@ -5,13 +5,14 @@ from .inference import (MAX_INPUT_PIXELS, TRAINING_ONLY_MODULES, CheckpointMisma
                         colorize, init_model, input_size, load_checkpoint_strictly,
                         training_size)
 from .letterbox import Letterbox, native_input_size
+from .model_zoo import MODEL_ZOO, resolve_model
 from .pixel_batching import MAX_BATCH_PIXELS, batched, plan_batches
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = [
     'ATTENTION_MAX_CELLS', 'AttentionMap', 'CheckpointMismatchError', 'ColorSketchWarning',
-    'ImageInput', 'Letterbox', 'MAX_BATCH_PIXELS', 'MAX_INPUT_PIXELS', 'SketchCheck',
+    'ImageInput', 'Letterbox', 'MAX_BATCH_PIXELS', 'MAX_INPUT_PIXELS', 'MODEL_ZOO', 'SketchCheck',
     'TRAINING_ONLY_MODULES', 'batched', 'colorize', 'draw_marker', 'init_model', 'input_size',
     'line_art', 'load_checkpoint_strictly', 'load_rgb', 'native_input_size', 'overlay_heatmap',
-    'plan_batches', 'training_size'
+    'plan_batches', 'resolve_model', 'training_size'
 ]

@@ -45,11 +45,13 @@ from colorizer.engine.checkpoint_errors import CheckpointMismatchError
 from colorizer.engine.checkpoint_sources import ensure_safe_loaders
 from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
+from colorizer.postprocessing import RegionFill
 from colorizer.registry import MODELS
 from .attention_map import ATTENTION_MAX_CELLS, AttentionMap
 from .image_inputs import ImageInput, describe, line_art, load_rgb
 from .letterbox import Letterbox, native_input_size
 from .pixel_batching import MAX_BATCH_PIXELS, batched
+from .model_zoo import MODEL_ZOO, resolve_model
 from .sketch_check import ColorSketchWarning, SketchCheck
 
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
@@ -61,6 +63,9 @@ _SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
 #: paper-scale model (256 px training, 64x64 = 4096 attention tokens at 1 MPx) within a few
 #: GiB of memory with the chunked SGA.
 MAX_INPUT_PIXELS = 1024 * 1024
+#: Modules built with the model but never run by :func:`colorize`: a checkpoint for inference
+#: need not hold them (they keep their initial weights).
+INFERENCE_UNUSED_MODULES = ('discriminator', )
 #: ``colorize(resolution=...)`` names: near the sketch's own size, or the training size.
 RESOLUTIONS = ('native', 'training')
 
@@ -72,7 +77,9 @@ def init_model(config: Union[str, Config],
     """Build a colourisation model for inference.
 
     Args:
-        config: Config file path or :class:`mmengine.Config` (not modified).
+        config: Config file path, :class:`mmengine.Config` (not modified), or the name of a
+            shipped model (:data:`~colorizer.apis.model_zoo.MODEL_ZOO`, e.g.
+            ``'corr_sga_toon64'``): its config and checksum-verified checkpoint are used.
         checkpoint: Checkpoint to load: a local path, or a URL / ``open-mmlab://``-style
             name (downloaded, then loaded through the same allow-listed
             :func:`~colorizer.engine.checkpoint_safety.safe_load`). Loaded completely
@@ -89,10 +96,14 @@ def init_model(config: Union[str, Config],
 
     Raises:
         FileNotFoundError: The config or checkpoint file is missing.
+        KeyError: ``config`` is neither a file nor a shipped model's name.
         CheckpointMismatchError: The checkpoint holds weights of another architecture.
         UnsafeCheckpointError: The checkpoint references objects outside the allow-list.
         CheckpointSourceError: A checkpoint URL could not be downloaded.
     """
+    if isinstance(config, str) and not osp.isfile(config) and config in MODEL_ZOO:
+        entry = resolve_model(config)
+        config, checkpoint = entry.config, checkpoint or entry.checkpoint
     cfg = _load_config(config)
     if cfg.get('custom_imports'):
         # Third-party plugins (e.g. an attention module) register themselves on import.
@@ -103,18 +114,23 @@ def init_model(config: Union[str, Config],
             model_cfg[name] = None
     model = MODELS.build(model_cfg)
     if checkpoint is not None:
-        load_checkpoint_strictly(model, checkpoint)
+        # inference never runs the discriminator: a published, generator-only checkpoint
+        # (tools/model_converters/publish_model.py) loads too
+        load_checkpoint_strictly(model, checkpoint,
+                                 exempt=TRAINING_ONLY_MODULES + INFERENCE_UNUSED_MODULES)
     model.cfg = cfg
     model.img_size = _round_up(_pair(img_size) if img_size else training_size(cfg),
                                getattr(model.generator, 'size_divisor', 1))
     return model.to(device).eval()
 
 
-def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
+def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str,
+                             exempt: Tuple[str, ...] = TRAINING_ONLY_MODULES) -> None:
     """Load every weight of ``checkpoint`` (path, URL or scheme) into ``model``.
 
-    Weights of :data:`TRAINING_ONLY_MODULES` may be absent on either side: inference builds
-    the model without them.
+    Weights of the ``exempt`` modules (default :data:`TRAINING_ONLY_MODULES`) may be absent on
+    either side: inference builds the model without them. :func:`init_model` also exempts
+    :data:`INFERENCE_UNUSED_MODULES`.
 
     Raises:
         CheckpointMismatchError: Missing or unexpected keys, or mismatched shapes.
@@ -123,7 +139,7 @@ def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str) -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     ensure_safe_loaders()
     state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    load_model_state(model, state, checkpoint)
+    load_model_state(model, state, checkpoint, exempt)
 
 
 def training_size(cfg: Config) -> Tuple[int, int]:
@@ -190,7 +206,8 @@ def colorize(model: torch.nn.Module,
              check_sketch: bool = True,
              max_batch_pixels: int = MAX_BATCH_PIXELS,
              attention_cells: Optional[int] = ATTENTION_MAX_CELLS,
-             attention_points: Optional[Sequence[Tuple[float, float]]] = None):
+             attention_points: Optional[Sequence[Tuple[float, float]]] = None,
+             region_fill: Union[bool, dict, RegionFill] = False):
     """Colourise sketches after references.
 
     Each pair runs at :func:`input_size` (by default near the sketch's own size); both images
@@ -226,6 +243,10 @@ def colorize(model: torch.nn.Module,
             ``(N, N')`` map, 1 GiB for a 1024² input).
         attention_points: (x, y) points of the sketches: keep only their attention rows, exact
             (``heatmap`` at another point then raises ``ValueError``).
+        region_fill: Give every closed region of the full-resolution line art one colour
+            (the Lab median of the output there; :class:`~colorizer.postprocessing.RegionFill`,
+            applied before ``multiply_lines``). ``True`` uses the defaults, a dict or a
+            ``RegionFill`` sets its arguments.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB of the sketch's original size, or a list of them when a list
@@ -239,15 +260,17 @@ def colorize(model: torch.nn.Module,
     """
     sketches, references, single = _pairwise(sketch, reference)
     _model_size(model)
+    filler = _region_filler(region_fill)
     # prepared lazily: only the pass being filled holds its images
     prepared = (_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
-                         None if single else i, resolution, max_pixels, check_sketch)
+                         None if single else i, resolution, max_pixels, check_sketch,
+                         filler is not None)
                 for i in range(len(sketches)))
     images, maps = [], []
     for group in batched(prepared, lambda pair: pair.sketch_box.dst_size, max_batch_pixels,
                          batch_size):
         outputs, attention = _forward(model, group, return_attention)
-        images.extend(_finish(pair, out) for pair, out in zip(group, outputs))
+        images.extend(_finish(pair, out, filler) for pair, out in zip(group, outputs))
         if return_attention:
             maps.extend(AttentionMap.from_tensor(weights, pair.sketch_box, pair.reference_box,
                                                  attention_cells, attention_points)
@@ -267,12 +290,14 @@ class _Pair:
     reference_input: np.ndarray  # (H, W, 3) uint8 RGB
     sketch_box: Letterbox
     reference_box: Letterbox
-    lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art for multiply_lines
+    lines: Optional[np.ndarray]  # (h, w) uint8 full-resolution line art (multiply, fill)
+    multiply: bool = False
 
 
 def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
              sketch_is_color: bool, multiply_lines: bool, index: Optional[int],
-             resolution, max_pixels: int, check_sketch: bool) -> _Pair:
+             resolution, max_pixels: int, check_sketch: bool,
+             keep_lines: bool = False) -> _Pair:
     suffix = '' if index is None else f' {index}'
     rgb = load_rgb(sketch, 'sketch' + suffix)
     if check_sketch and not sketch_is_color:
@@ -285,14 +310,14 @@ def _prepare(model: torch.nn.Module, sketch: ImageInput, reference: ImageInput,
     if sketch_is_color:
         # XDoG at the input size: training drew its lines at that size, so they are as thick.
         sketch_input = line_art(box.apply(rgb, 255), True)
-        lines = line_art(rgb, True) if multiply_lines else None
+        lines = line_art(rgb, True) if multiply_lines or keep_lines else None
     else:
         lines = line_art(rgb, False)
         sketch_input = box.apply(lines, 255)
     ref = load_rgb(reference, 'reference' + suffix)
     ref_box = Letterbox.fit(ref.shape[:2], size)
     return _Pair(sketch_input, ref_box.apply(ref, None), box, ref_box,
-                 lines if multiply_lines else None)
+                 lines if multiply_lines or keep_lines else None, multiply_lines)
 
 
 def _forward(model: torch.nn.Module, pairs: List[_Pair],
@@ -316,9 +341,25 @@ def _forward(model: torch.nn.Module, pairs: List[_Pair],
     return to_uint8(result).permute(0, 2, 3, 1).cpu().numpy(), attention
 
 
-def _finish(pair: _Pair, output: np.ndarray) -> np.ndarray:
+def _region_filler(region_fill):
+    """A :class:`RegionFill` from ``colorize``'s ``region_fill`` argument, or None."""
+    if region_fill is False or region_fill is None:
+        return None
+    if region_fill is True:
+        return RegionFill()
+    if isinstance(region_fill, dict):
+        return RegionFill(**region_fill)
+    if isinstance(region_fill, RegionFill):
+        return region_fill
+    raise TypeError(f'region_fill must be a bool, a dict of RegionFill arguments or a '
+                    f'RegionFill, got {type(region_fill).__name__}')
+
+
+def _finish(pair: _Pair, output: np.ndarray, filler=None) -> np.ndarray:
     image = pair.sketch_box.invert(output)
-    if pair.lines is not None:
+    if filler is not None:
+        image = filler(image, pair.lines)
+    if pair.multiply:
         # multiply blend in integers: out * lines / 255, rounded
         image = ((image.astype(np.uint32) * pair.lines[..., None] + 127) // 255).astype(np.uint8)
     return image

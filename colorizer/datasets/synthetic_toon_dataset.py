@@ -7,6 +7,7 @@ from colorizer.invalid_argument import check_choice, check_number, check_size
 from colorizer.registry import DATASETS
 from .base_colorization_dataset import BaseColorizationDataset
 from .toon_drawing import REGIONS, render_toon, sample_geometry, sample_palette
+from .transforms.random_state import sample_rng
 
 __all__ = ['SyntheticToonDataset']
 
@@ -29,6 +30,16 @@ class SyntheticToonDataset(BaseColorizationDataset):
       palette_j), the true colourisation of sketch ``i`` with that reference. ``target`` stays
       render(geometry_i, palette_i), the image the sketch was drawn from.
 
+    - ``'train'`` with ``random_reference_prob`` p > 0 (*palette-swapped references*): with
+      probability p a training sample draws another character ``j`` and becomes
+      ``img`` = render(geometry_i, palette_j), ``reference`` = render(geometry_j, palette_j)
+      (with its ``reference_labels``): the target's colours exist only in a reference of
+      another shape, so copying the reference in place (which a TPS-warped self-reference
+      allows) does not work, and the colours must be found by region. The pipeline's
+      ``TPSWarp`` then leaves the reference alone; use ``ColorJitter`` with
+      ``jitter_reference=False`` and ``prob=0`` (a jittered target would no longer match
+      the reference's palette).
+
     Every sample carries ``labels`` (region id per pixel of the sketch); ``metainfo['regions']``
     names them, so a metric can report per region. ``reference_labels`` are the reference's:
     drawn with the reference in ``'random_reference'`` mode, warped with it by ``TPSWarp``
@@ -45,6 +56,9 @@ class SyntheticToonDataset(BaseColorizationDataset):
         sketch: ``'xdog'`` (the pipeline's XDoG, as for photos) or ``'outline'`` (the drawn
             outlines, put into ``sketch`` so ``XDoG`` skips).
         line_width: Outline width in pixels (default ``max(1, img_size / 64)``).
+        random_reference_prob: ``'train'`` mode only: share of samples whose reference is
+            another character in the sample's palette (see above); 0 keeps the paper's
+            self-reference triples.
         **kwargs: ``pipeline``, ``deterministic`` and further ``BaseDataset`` arguments.
     """
 
@@ -66,6 +80,7 @@ class SyntheticToonDataset(BaseColorizationDataset):
                  pairing_seed: int = 0,
                  sketch: str = 'xdog',
                  line_width: Optional[float] = None,
+                 random_reference_prob: float = 0.0,
                  **kwargs):
         check_choice('sketch', sketch, _SKETCH_SOURCES, 'SyntheticToonDataset')
         #: (h, w) of every image
@@ -78,6 +93,12 @@ class SyntheticToonDataset(BaseColorizationDataset):
         self.seed = int(seed)
         self.sketch = sketch
         self.line_width = line_width
+        check_number('random_reference_prob', random_reference_prob, 0.0, 1.0,
+                     owner='SyntheticToonDataset')
+        if random_reference_prob > 0 and mode != 'train':
+            raise ValueError(f"random_reference_prob applies to mode='train' only, got mode "
+                             f'{mode!r} (evaluation modes fix their references)')
+        self.random_reference_prob = float(random_reference_prob)
         super().__init__(mode=mode, pairing_seed=pairing_seed, **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -119,11 +140,24 @@ class SyntheticToonDataset(BaseColorizationDataset):
         mode also the reference and the oracle."""
         index, ref = results['index'], results['reference_index']
         geometry = self.geometry(index)
-        image, labels, outline = self._render(geometry, self.palette(index))
+        palette = self.palette(index)
+        swap = None
+        if self.random_reference_prob > 0:
+            rng = sample_rng(results, 'SyntheticToonDataset.reference')
+            if rng.random() < self.random_reference_prob:
+                # another character (never this one) lends its shape and palette
+                swap = int((index + 1 + rng.integers(self.length - 1)) % self.length) \
+                    if self.length > 1 else index
+                palette = self.palette(swap)
+        image, labels, outline = self._render(geometry, palette)
         results.update(img=image, labels=labels)
         results['img_shape'] = results['ori_shape'] = image.shape[:2]
         if self.sketch == 'outline':
             results['sketch'] = outline
+        if swap is not None:
+            results['reference'], results['reference_labels'] = self.render(
+                self.geometry(swap), palette)
+            results['reference_index'] = swap
         if self.mode == 'random_reference':
             ref_palette = self.palette(ref)
             results['reference'], results['reference_labels'] = self.render(

@@ -1,6 +1,6 @@
 """The GAN that MMEngine's Runner trains: one discriminator step, then one generator step."""
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -10,8 +10,10 @@ from mmengine.model import BaseModel, is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from colorizer.invalid_argument import check_choice
+from colorizer.postprocessing import RegionFill
 from colorizer.registry import DISCRIMINATORS, GENERATORS, LOSSES, MODELS
 from .correspondence_probe import probe_correspondence
+from .correspondence_training import EncoderTokens
 from .data_preprocessors.colorization_data_preprocessor import to_uint8
 
 #: Batched inputs besides the images that the generator receives when present (region labels,
@@ -99,6 +101,14 @@ class ReferenceColorizer(BaseModel):
             parameter names, hence checkpoints, stay as they are); a dict gives the
             ``torch.compile`` options. The whole-``train_step`` compilation of MMEngine's
             top-level ``compile`` key also traces the optimiser steps and the loss checks.
+        correspondence_loss (dict, optional): Config of a loss on the encoder tokens (LOSSES,
+            e.g. ``RegionInfoNCELoss``), added to the generator's losses as
+            ``loss_corr``: the fusion module's inputs are captured during the training
+            forward (:class:`~.correspondence_training.EncoderTokens`), so it trains the
+            encoders whatever the map does with them (also under stop-gradient).
+        region_fill (dict, optional): :class:`~colorizer.postprocessing.RegionFill` arguments;
+            when given, ``val_step`` / ``test_step`` (``mode='predict'``) fill every closed
+            region of the sketch with one colour (the training forward is unchanged).
         correspondence_outputs (bool): ``val_step`` / ``test_step`` also attach the cross
             map (``cross_attention``), the map with the sketch's own colour image as reference
             (``diagonal_attention``) and the reference tokens' norms to every data sample, for
@@ -119,6 +129,8 @@ class ReferenceColorizer(BaseModel):
                  nan_policy: str = 'raise',
                  compile_generator: Union[bool, dict] = False,
                  correspondence_outputs: bool = False,
+                 correspondence_loss: Optional[dict] = None,
+                 region_fill: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='ColorizationDataPreprocessor')
@@ -134,6 +146,11 @@ class ReferenceColorizer(BaseModel):
         self.perceptual_loss = LOSSES.build(perceptual_loss) if perceptual_loss else None
         self.nan_policy = nan_policy
         self.correspondence_outputs = correspondence_outputs
+        self.correspondence_loss = (LOSSES.build(correspondence_loss)
+                                    if correspondence_loss else None)
+        self.region_fill = None
+        if region_fill is not None:
+            self.region_fill = RegionFill(**region_fill)
         self.skipped_steps = 0
         if getattr(self.data_preprocessor, 'channels_last', False):
             # channels_last batches meeting contiguous weights would be converted back and
@@ -163,10 +180,16 @@ class ReferenceColorizer(BaseModel):
         sketch, reference, target = inputs['sketch'], inputs['reference'], inputs['target']
         log_vars = {}
         if not self._check_inputs(inputs, data.get('data_samples')):
-            with g_wrapper.optim_context(self.generator):
+            # a correspondence loss reads the fusion module's inputs of this very forward
+            tokens = (EncoderTokens(unwrap(self.generator))
+                      if self.correspondence_loss is not None else nullcontext())
+            extra = {}
+            with g_wrapper.optim_context(self.generator), tokens:
                 fake = self.generator(sketch, reference, **label_inputs(inputs))  # (B, 3, H, W)
+                if self.correspondence_loss is not None:
+                    extra['loss_corr'] = tokens.loss(self.correspondence_loss, inputs)
             log_vars = self.train_discriminator(sketch, target, fake.detach(), d_wrapper)
-            log_vars.update(self.train_generator(sketch, target, fake, g_wrapper))
+            log_vars.update(self.train_generator(sketch, target, fake, g_wrapper, extra))
         if self.nan_policy == 'skip':
             log_vars['skipped_steps'] = torch.tensor(float(self.skipped_steps))
         return log_vars
@@ -213,8 +236,13 @@ class ReferenceColorizer(BaseModel):
         return self._update(losses, optim_wrapper)
 
     def train_generator(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
-                        optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
-        """Reconstruction, adversarial, perceptual and style step of the generator."""
+                        optim_wrapper: OptimWrapper,
+                        extra_losses: Optional[Dict[str, torch.Tensor]] = None
+                        ) -> Dict[str, torch.Tensor]:
+        """Reconstruction, adversarial, perceptual and style step of the generator.
+
+        ``extra_losses``: further weighted terms of the same graph (the correspondence loss).
+        """
         # The frozen, unwrapped discriminator: its DDP wrapper would expect gradients to reduce.
         # Its forward is part of this step: in the step's optim_context, so that a skipping
         # wrapper also puts back the buffers this forward changes.
@@ -222,6 +250,7 @@ class ReferenceColorizer(BaseModel):
         with optim_wrapper.optim_context(self.generator), \
                 optim_wrapper.optim_context(discriminator), frozen(discriminator):
             losses = self.generator_losses(sketch, target, fake, discriminator)
+            losses.update(extra_losses or {})
         return self._update(losses, optim_wrapper)
 
     def generator_losses(self, sketch: torch.Tensor, target: torch.Tensor, fake: torch.Tensor,
@@ -281,6 +310,8 @@ class ReferenceColorizer(BaseModel):
             return fake
         if mode == 'predict':
             data_samples = self._attach_outputs(fake, data_samples)
+            if self.region_fill is not None:
+                self._fill_regions(inputs['sketch'], data_samples)
             if self.correspondence_outputs:
                 self._attach_correspondence(inputs, data_samples)
             return data_samples
@@ -295,6 +326,14 @@ class ReferenceColorizer(BaseModel):
         for sample, output in zip(data_samples, outputs):
             sample.output = output
         return data_samples
+
+    def _fill_regions(self, sketch: torch.Tensor, data_samples: List) -> None:
+        """Replace every sample's ``output`` by its region fill along the sketch's lines."""
+        lines = to_uint8(sketch).cpu().numpy()[:, 0]  # (B, H, W)
+        for sample, line_art in zip(data_samples, lines):
+            output = sample.output.permute(1, 2, 0).numpy()
+            filled = self.region_fill(output, line_art)
+            sample.output = torch.from_numpy(filled).permute(2, 0, 1).contiguous()
 
     def _attach_correspondence(self, inputs: dict, data_samples: List) -> None:
         """Set ``cross_attention``, ``reference_token_norm`` and, when the batch has a target,

@@ -17,14 +17,47 @@ def tensor_to_image(image: torch.Tensor) -> np.ndarray:
     return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
 
 
+def header_row(headers: Sequence[str], width: int, padding: int, fill: int = 255,
+               height: int = 0) -> np.ndarray:
+    """A strip of column titles, one centred label per ``width``-pixel column.
+
+    Args:
+        headers: Column titles.
+        width: Column width in pixels (the tiles' width).
+        padding: Pixels between the columns (as in :func:`make_grid`).
+        fill: Background value.
+        height: Strip height; default: fits the font (12 px or more).
+
+    Returns:
+        (h, len(headers) * (width + padding) + padding, 3) uint8, dark text on ``fill``.
+    """
+    font, scale, thickness = cv2.FONT_HERSHEY_SIMPLEX, 0.35, 1
+    text_h = cv2.getTextSize('Ag', font, scale, thickness)[0][1]
+    height = height or max(12, text_h + 6)
+    strip = np.full((height, len(headers) * (width + padding) + padding, 3), fill, np.uint8)
+    for j, text in enumerate(headers):
+        # shrink a title that is wider than its column
+        size = scale
+        tw = cv2.getTextSize(text, font, size, thickness)[0][0]
+        if tw > width and tw > 0:
+            size = max(0.2, size * width / tw)
+            tw = cv2.getTextSize(text, font, size, thickness)[0][0]
+        left = padding + j * (width + padding) + max(0, (width - tw) // 2)
+        cv2.putText(strip, text, (left, height - 4), font, size, (40, 40, 40), thickness,
+                    cv2.LINE_AA)
+    return strip
+
+
 def make_grid(rows: Sequence[Sequence[np.ndarray]], padding: int = 2,
-              fill: int = 255) -> np.ndarray:
+              fill: int = 255, headers: Sequence[str] = ()) -> np.ndarray:
     """Tile equally sized (H, W, 3) uint8 images into one image, row by row.
 
     Args:
         rows: ``rows[i][j]`` is the image at row i, column j (rows may have different lengths).
         padding (int): Pixels of ``fill`` between and around the images.
         fill (int): Value of the padding.
+        headers: Column titles written above the first row (e.g. ``sketch``, ``reference``,
+            ``output``, ``target``); none by default.
 
     Returns:
         np.ndarray: The grid, (H', W', 3) uint8.
@@ -41,6 +74,12 @@ def make_grid(rows: Sequence[Sequence[np.ndarray]], padding: int = 2,
                 image = np.repeat(image[..., None], 3, axis=2)
             top, left = padding + i * (height + padding), padding + j * (width + padding)
             grid[top:top + height, left:left + width] = image
+    if headers:
+        strip = header_row(headers, width, padding, fill)
+        if strip.shape[1] < grid.shape[1]:
+            strip = np.pad(strip, ((0, 0), (0, grid.shape[1] - strip.shape[1]), (0, 0)),
+                           constant_values=fill)
+        grid = np.concatenate([strip[:, :grid.shape[1]], grid], axis=0)
     return grid
 
 

@@ -85,6 +85,18 @@ def test_side_by_side_keeps_aspect_ratios(tool):
     assert row.shape == (30 + 8, 60 + 4 + 30 + 8, 3)
 
 
+def test_side_by_side_headers_sit_above_their_panels(tool):
+    panels = [np.zeros((30, 60, 3), np.uint8), np.zeros((30, 40, 3), np.uint8)]
+    row = tool.side_by_side(panels, 30, headers=('sketch', 'output'))
+    strip = row.shape[0] - (30 + 8)
+    assert strip >= 12 and row.shape[1] == 60 + 4 + 40 + 8
+    title = row[4:4 + strip]
+    # dark text over each panel, none over the gap between them
+    assert (title[:, 4:64] < 128).any() and (title[:, 68:108] < 128).any()
+    assert (title[:, 64:68] == 255).all()
+    assert (row[4 + strip:] == 0).sum() > 0  # the panels follow below
+
+
 @pytest.mark.slow
 def test_colour_picture_as_sketch_is_named_on_stderr(trained, tmp_path):
     config, checkpoint = trained

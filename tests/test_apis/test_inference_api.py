@@ -134,3 +134,20 @@ def test_letterbox_round_trip_and_point_mapping():
     assert box.invert(box.apply(image, fill=0)).shape == (300, 451)
     x, y = box.to_input(225, 149.5)  # the sketch's centre is the centre of its resized copy
     assert x == pytest.approx(15.5, abs=1e-6) and y == pytest.approx(5 + 10, abs=1e-6)
+
+
+def test_region_fill_gives_each_closed_region_one_colour(model, reference):
+    from colorizer.postprocessing import segment_regions
+    sketch = np.full((64, 64), 255, np.uint8)
+    sketch[10, 10:50] = sketch[49, 10:50] = 0  # a closed 40x40 square
+    sketch[10:50, 10] = sketch[10:50, 49] = 0
+    plain = colorize(model, sketch, reference)
+    filled = colorize(model, sketch, reference, region_fill=dict(max_region_share=1.0,
+                                                                 uniform_tolerance=1e9))
+    labels = segment_regions(sketch)
+    inside = labels == labels[30, 30]
+    assert len(np.unique(filled[inside], axis=0)) == 1
+    assert len(np.unique(plain[inside], axis=0)) > 1  # the network alone is not flat
+    np.testing.assert_array_equal(filled[sketch == 0], plain[sketch == 0])  # lines kept
+    with pytest.raises(TypeError, match='region_fill'):
+        colorize(model, sketch, reference, region_fill='yes')

@@ -146,3 +146,38 @@ def test_a_few_steps_lower_the_reconstruction_loss_on_a_fixed_batch():
     optim = wrappers(model, lr_g=3e-3)
     losses = [model.train_step(batch, optim)['loss_rec'].item() for _ in range(30)]
     assert sum(losses[-5:]) / 5 < 0.85 * sum(losses[:5]) / 5
+
+
+def test_region_fill_option_fills_predictions_and_leaves_training_alone():
+    from colorizer.postprocessing import RegionFill
+    torch.manual_seed(0)
+    model = tiny_model()
+    filled_model = tiny_model(region_fill=dict(max_region_share=1.0, uniform_tolerance=1e9))
+    filled_model.load_state_dict(model.state_dict())
+    batch = tiny_batch()
+    square = torch.full((1, 16, 16), 255, dtype=torch.uint8)
+    square[0, 3, 3:13] = square[0, 12, 3:13] = square[0, 3:13, 3] = square[0, 3:13, 12] = 0
+    batch['inputs']['sketch'] = [square.clone(), square.clone()]
+    model.eval()
+    filled_model.eval()
+    plain = model.val_step(batch)
+    filled = filled_model.val_step(tiny_batch() | dict(inputs=batch['inputs']))
+    for p, f in zip(plain, filled):
+        expected = RegionFill(max_region_share=1.0, uniform_tolerance=1e9)(
+            p.output.permute(1, 2, 0).numpy(), square[0].numpy())
+        assert torch.equal(f.output, torch.from_numpy(expected).permute(2, 0, 1))
+        inside = f.output[:, 5:11, 5:11].reshape(3, -1)
+        assert (inside == inside[:, :1]).all()  # one colour inside the square
+    assert torch.equal(model(model.data_preprocessor(batch, False)['inputs']),
+                       filled_model(filled_model.data_preprocessor(batch, False)['inputs']))
+
+
+def test_correspondence_loss_is_a_logged_generator_term():
+    model = tiny_model('CosineMatchSGA',
+                       correspondence_loss=dict(type='RegionInfoNCELoss', positives='position'))
+    model.train()
+    log = model.train_step(tiny_batch(), wrappers(model))
+    assert 'loss_corr' in log and log['loss_corr'] > 0
+    region = tiny_model('CosineMatchSGA', correspondence_loss=dict(type='RegionInfoNCELoss'))
+    with pytest.raises(ValueError, match='region labels'):
+        region.train_step(tiny_batch(), wrappers(region))

@@ -96,7 +96,7 @@ def correspondence(state: dict, x: float, y: float) -> Tuple[np.ndarray, np.ndar
 def make_colourise(model):
     """The "Colourise" handler bound to ``model``."""
 
-    def run(mode, uploaded, drawing, reference, extract, multiply):
+    def run(mode, uploaded, drawing, reference, extract, multiply, fill=False):
         sketch = _sketch_input(mode, uploaded, drawing)
         if reference is None:
             raise gr.Error('Upload a reference first.')
@@ -105,7 +105,7 @@ def make_colourise(model):
             reference_rgb = load_rgb(reference, 'reference')
             output, attention = colorize(model, sketch_rgb, reference_rgb,
                                          sketch_is_color=extract, multiply_lines=multiply,
-                                         return_attention=True)
+                                         region_fill=bool(fill), return_attention=True)
         except ValueError as err:
             raise gr.Error(str(err)) from err
         state = dict(attention=attention, reference=reference_rgb,
@@ -160,6 +160,8 @@ def build_demo(model, examples_dir: Optional[str] = None) -> gr.Blocks:
                                       '(XDoG)', elem_id='extract')
                 multiply = gr.Checkbox(label='Multiply the line art over the result',
                                        elem_id='multiply')
+                fill = gr.Checkbox(label='One colour per closed region of the line art',
+                                   elem_id='region_fill')
             reference = gr.Image(label='Reference', type='numpy', image_mode='RGBA',
                                  sources=['upload', 'clipboard'], format='png',
                                  height=_HEIGHT, elem_id='reference')
@@ -175,7 +177,7 @@ def build_demo(model, examples_dir: Optional[str] = None) -> gr.Blocks:
         upload_tab.select(lambda: 'upload', None, mode)
         draw_tab.select(lambda: 'draw', None, mode)
         button.click(make_colourise(model),
-                     [mode, sketch, drawing, reference, extract, multiply],
+                     [mode, sketch, drawing, reference, extract, multiply, fill],
                      [result, marked, heat, state])
         result.select(on_select, state, [marked, heat])
         marked.select(on_select, state, [marked, heat])

@@ -70,13 +70,16 @@ class SampleGridHook(Hook):
             fake = model(data['inputs'], mode='tensor')
         model.train(was_training)
         rows = []
+        headers = ['sketch', 'reference', 'output']
         for i, sample in enumerate(data['data_samples']):
             row = [tensor_to_image(data['inputs'][key][i]) for key in ('sketch', 'reference')]
             row.append(tensor_to_image(fake[i]))
-            row.extend(tensor_to_image(sample.get(key)) for key in ('target', 'oracle')
-                       if key in sample)
+            extra = [key for key in ('target', 'oracle') if key in sample]
+            row.extend(tensor_to_image(sample.get(key)) for key in extra)
             rows.append(row)
-        grid = make_grid(rows)
+            if len(headers) < len(row):
+                headers = ['sketch', 'reference', 'output'] + extra
+        grid = make_grid(rows, headers=headers)
         step = runner.iter + 1
         save_image(osp.join(self.out_dir, f'iter_{step}.png'), grid)
         runner.visualizer.add_image('samples', grid, step=step)

@@ -12,6 +12,7 @@ from .cmft import CMFT, cmft_aggregate
 from .uniform import UniformAttention, UniformMap
 from .oracle import OracleAttention, OracleMap
 from .line_art_sga import LineArtMap, LineArtSGA
+from .cosine_match_map import CosineMatchMap, CosineMatchSGA, cosine_match_map
 
 __all__ = [
     'BaseAttention', 'to_map', 'to_tokens', 'SCFT', 'SGA', 'SGALayer', 'sga_aggregate',
@@ -21,3 +22,4 @@ __all__ += ['SPADE', 'SPADEModulation', 'CoCosNet', 'UNITE', 'sinkhorn_log', 'CM
             'cmft_aggregate']
 __all__ += ['CrossMap', 'SGAMap', 'UniformMap', 'OracleMap', 'LineArtMap', 'UniformAttention',
             'OracleAttention', 'LineArtSGA']
+__all__ += ['CosineMatchMap', 'CosineMatchSGA', 'cosine_match_map']

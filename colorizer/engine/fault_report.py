@@ -125,7 +125,10 @@ def reported_faults(work_dir: Optional[str] = None, lock: bool = False):
     except KeyboardInterrupt as error:
         saved = ''
         if work_dir is not None:
-            path, _ = CheckpointDirectory(work_dir).read_pointer()
+            # What --resume continues from: the pointer's file, else the newest complete one
+            # (a Ctrl-C between a save and its pointer update leaves the pointer behind).
+            folder = CheckpointDirectory(work_dir)
+            path = folder.read_pointer()[0] or next(iter(folder.complete_checkpoints()), None)
             saved = (f'; the last complete checkpoint is {path}, --resume continues from it'
                      if path else '; no checkpoint was saved yet')
         _exit(f'interrupted (Ctrl-C){saved}', INTERRUPTED_EXIT_CODE, error)

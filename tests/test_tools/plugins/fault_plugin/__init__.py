@@ -3,12 +3,11 @@
 - :class:`SignalAtIterHook` sends a signal to its own process when iteration ``iteration``
   (0-based, ``runner.iter``) starts, on rank ``rank`` only: a scheduler's SIGTERM / SIGUSR1
   landing in the middle of an iteration, deterministically.
-- :class:`NaNSketch` writes NaN into one pixel of every sketch (a corrupted input).
+- :class:`NaNSketch` writes NaN into one pixel of every packed sketch (a corrupted input).
 """
 import os
 import signal
 
-import numpy as np
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
@@ -29,10 +28,10 @@ class SignalAtIterHook(Hook):
 
 @TRANSFORMS.register_module()
 class NaNSketch:
-    """Set the first pixel of ``results['sketch']`` to NaN (as float32)."""
+    """After packing: the sketch as float with NaN in its first pixel (a corrupted input)."""
 
     def __call__(self, results):
-        sketch = np.asarray(results['sketch'], dtype=np.float32).copy()
-        sketch.flat[0] = np.nan
-        results['sketch'] = sketch
+        sketch = results['inputs']['sketch'].float()
+        sketch.view(-1)[0] = float('nan')
+        results['inputs']['sketch'] = sketch
         return results

@@ -78,7 +78,8 @@ def test_sigusr1_at_a_checkpoint_iteration_saves_once_and_exits_75(tmp_path):
     work = tmp_path / 'work'
     # Signal during iteration 3, which the periodic checkpoint (interval 3) saves anyway.
     result = train(work, 'train_cfg.max_iters=6', *COMMON,
-                   'default_hooks.checkpoint.max_keep_ckpts=1', config=_config(tmp_path, 2, 'SIGUSR1'), env={'PYTHONPATH': PLUGINS},
+                   'default_hooks.checkpoint.max_keep_ckpts=1',
+                   config=_config(tmp_path, 2, 'SIGUSR1'), env={'PYTHONPATH': PLUGINS},
                    check=False)
     assert result.returncode == PREEMPTED_EXIT_CODE, result.stderr[-3000:]
     _assert_one_line(result, 'SIGUSR1 received: stopped after iteration 3')

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tool_runner import ROOT, TINY, run_tool, train
+from tool_runner import ROOT, run_tool, train
 
 PLUGINS = os.pathsep.join([str(ROOT / 'tests' / 'test_tools' / 'plugins'), str(ROOT)])
 QUICK = ['train_cfg.max_iters=2', 'train_cfg.val_interval=1000',

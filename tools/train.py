@@ -7,6 +7,10 @@ Examples::
     python tools/train.py configs/sga/sga_demo.py --resume             # latest checkpoint
     python tools/train.py configs/sga/sga_demo.py --resume work_dirs/sga_demo/iter_100.pth
     bash tools/dist_train.sh configs/sga/sga_afhq_dog.py 8             # 8 GPUs (or CPU procs)
+
+Exit codes: 0 trained; 1 a known fault (one ``error:`` line; ``COLORIZER_TRACEBACK=1`` adds the
+traceback); 75 pre-empted by SIGTERM / SIGUSR1 after saving a checkpoint (run the same command
+with ``--resume``); 130 Ctrl-C.
 """
 import argparse
 import os

@@ -17,6 +17,7 @@ message and the worker from that text.
 """
 import contextlib
 import errno
+import gc
 import os
 import os.path as osp
 import re
@@ -121,6 +122,10 @@ def reported_faults(work_dir: Optional[str] = None, lock: bool = False):
     except Preempted as error:
         from .distributed import shutdown_distributed
         shutdown_distributed()  # every rank stopped after the same iteration
+        # Free the loaders' iterators now (their __del__ stops the DataLoader workers):
+        # stopped at interpreter exit instead, workers that ignore SIGTERM are waited for.
+        error.__traceback__ = None
+        gc.collect()
         _exit(f'stopped: {error}', PREEMPTED_EXIT_CODE, error)
     except KeyboardInterrupt as error:
         saved = ''

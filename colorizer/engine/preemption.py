@@ -102,6 +102,7 @@ class PreemptionHook(Hook):
                               f'{runner.iter + 1}, then stopping')
         checkpoint = self._save(runner)
         self.restore_handlers()
+        _stop_workers(runner)
         raise Preempted(name, runner.iter + 1, checkpoint)
 
     def _agreed_signal(self) -> int:
@@ -133,6 +134,21 @@ class PreemptionHook(Hook):
         return path
 
 
+def _stop_workers(runner) -> None:
+    """Shut the training loader's workers down now, as the end of a run does.
+
+    The exception that ends the run keeps the loader's iterator alive until the interpreter
+    exits, where ``multiprocessing`` would stop the workers with SIGTERM, which they ignore
+    (:class:`WorkerSignalGuard`), and wait for them forever.
+    """
+    loop = getattr(runner, '_train_loop', None)
+    holders = [getattr(loop, 'dataloader_iterator', None), getattr(loop, 'dataloader', None)]
+    for holder in holders:
+        iterator = getattr(holder, '_iterator', None)
+        if hasattr(iterator, '_shutdown_workers'):
+            iterator._shutdown_workers()
+
+
 @contextlib.contextmanager
 def interrupts_deferred():
     """Hold Ctrl-C (SIGINT) until the block ends, then raise ``KeyboardInterrupt``.
@@ -154,6 +170,39 @@ def interrupts_deferred():
         print_log('Ctrl-C during a checkpoint save: the save was completed first',
                   logger='current', level=logging.WARNING)
         raise KeyboardInterrupt
+
+
+class WorkerSignalGuard:
+    """``worker_init_fn`` wrapper: DataLoader workers ignore SIGTERM and SIGUSR1.
+
+    Slurm and ``kill -TERM -<pgid>`` signal every process of the job, DataLoader workers
+    included; PyTorch's worker handler then kills the worker, and the main process fails with
+    "DataLoader worker ... exited unexpectedly" before it can save. Workers ignore both
+    signals instead: the main process stops them as after any run, and a worker whose main
+    process is gone exits by itself (PyTorch's watchdog).
+
+    Args:
+        init_fn (callable, optional): The loader's own ``worker_init_fn`` (MMEngine's seeding),
+            called after the signals are set.
+    """
+
+    def __init__(self, init_fn=None):
+        self.init_fn = init_fn
+
+    def __call__(self, worker_id: int) -> None:
+        for sig in PREEMPTION_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        if self.init_fn is not None:
+            self.init_fn(worker_id)
+
+
+def guard_workers(loader):
+    """Make the workers of ``loader`` (a ``torch.utils.data.DataLoader``) ignore pre-emption
+    signals (:class:`WorkerSignalGuard`); anything else is returned unchanged."""
+    if isinstance(loader, torch.utils.data.DataLoader) and loader.num_workers > 0 and \
+            not isinstance(loader.worker_init_fn, WorkerSignalGuard):
+        loader.worker_init_fn = WorkerSignalGuard(loader.worker_init_fn)
+    return loader
 
 
 def enable_preemption(runner) -> Optional[PreemptionHook]:

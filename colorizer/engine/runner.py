@@ -39,7 +39,7 @@ from .checkpoint_safety import check_finite, check_loadable, pack_history_buffer
 from .checkpoint_sources import ensure_safe_loaders
 from .model_state import load_model_state
 from .model_wrappers import unwrapped_key
-from .preemption import interrupts_deferred
+from .preemption import guard_workers, interrupts_deferred
 from .run_environment import runtime_environment
 
 
@@ -87,6 +87,11 @@ class ColorizerRunner(Runner):
         # A Ctrl-C lands after the file is complete (preemption.interrupts_deferred).
         with interrupts_deferred():
             super().save_checkpoint(*args, **kwargs)
+
+    @staticmethod
+    def build_dataloader(*args, **kwargs):
+        # Workers that survive a SIGTERM sent to the whole job (preemption.WorkerSignalGuard).
+        return guard_workers(Runner.build_dataloader(*args, **kwargs))
 
     def _log_env(self, env_cfg: dict) -> None:
         # MMEngine's block prints the configured dist_cfg and "GPU number" even on a CPU run.

@@ -21,15 +21,16 @@ PLUGINS = os.pathsep.join([str(ROOT / 'tests' / 'test_tools' / 'plugins'), str(R
 COMMON = ['train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=3']
 
 
-def _config(tmp_path, iteration, signal_name='SIGTERM', rank=0):
+def _config(tmp_path, iteration, signal_name='SIGTERM', rank=0, children=False):
     """The demo config with SafeCheckpointHook, SampleGridHook (TINY's index 1) and a signal."""
-    config = tmp_path / f'signal_{signal_name}_{iteration}_{rank}.py'
+    config = tmp_path / f'signal_{signal_name}_{iteration}_{rank}_{children}.py'
     config.write_text(
         f"_base_ = ['{ROOT / 'configs' / 'sga' / 'sga_demo.py'}']\n"
         "custom_imports = dict(imports=['fault_plugin'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='SafeCheckpointHook'), dict(type='SampleGridHook'),\n"
         f"                dict(type='SignalAtIterHook', iteration={iteration},\n"
-        f"                     signal_name='{signal_name}', rank={rank})]\n")
+        f"                     signal_name='{signal_name}', rank={rank},\n"
+        f"                     children={children})]\n")
     return str(config)
 
 
@@ -86,6 +87,17 @@ def test_sigusr1_at_a_checkpoint_iteration_saves_once_and_exits_75(tmp_path):
     assert sorted(p.name for p in work.glob('iter_*.pth')) == ['iter_3.pth']
     assert result.stdout.count('Saving checkpoint at 3 iterations') == 1
     assert (work / 'last_checkpoint').read_text() == str(work / 'iter_3.pth')
+
+
+def test_sigterm_to_the_whole_job_dataloader_workers_included_still_saves(tmp_path):
+    work = tmp_path / 'work'
+    # As Slurm does: the training process and its two DataLoader workers get SIGTERM.
+    result = train(work, 'train_cfg.max_iters=6', *COMMON, 'train_dataloader.num_workers=2',
+                   config=_config(tmp_path, 1, children=True), env={'PYTHONPATH': PLUGINS},
+                   check=False)
+    assert result.returncode == PREEMPTED_EXIT_CODE, result.stderr[-3000:]
+    _assert_one_line(result, 'SIGTERM received: stopped after iteration 2')
+    assert safe_load(str(work / 'iter_2.pth'))['meta']['iter'] == 2
 
 
 def test_sigterm_to_one_torchrun_rank_stops_every_rank_after_the_same_iteration(tmp_path):

@@ -18,11 +18,18 @@ from colorizer.registry import HOOKS, TRANSFORMS
 class SignalAtIterHook(Hook):
     """Send ``signal_name`` to this process at the start of iteration ``iteration``."""
 
-    def __init__(self, iteration: int, signal_name: str = 'SIGTERM', rank: int = 0):
+    def __init__(self, iteration: int, signal_name: str = 'SIGTERM', rank: int = 0,
+                 children: bool = False):
         self.iteration, self.signum, self.rank = iteration, signal.Signals[signal_name], rank
+        self.children = children  # also signal the child processes (DataLoader workers)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.iteration and get_rank() == self.rank:
+            if self.children:  # as Slurm signals every process of a job
+                for task in os.listdir('/proc/self/task'):
+                    with open(f'/proc/self/task/{task}/children') as f:
+                        for pid in f.read().split():
+                            os.kill(int(pid), self.signum)
             os.kill(os.getpid(), self.signum)
 
 

@@ -7,6 +7,7 @@
 """
 import os
 import signal
+import subprocess
 
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
@@ -25,12 +26,14 @@ class SignalAtIterHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter == self.iteration and get_rank() == self.rank:
+            pids = [str(os.getpid())]
             if self.children:  # as Slurm signals every process of a job
                 for task in os.listdir('/proc/self/task'):
                     with open(f'/proc/self/task/{task}/children') as f:
-                        for pid in f.read().split():
-                            os.kill(int(pid), self.signum)
-            os.kill(os.getpid(), self.signum)
+                        pids += f.read().split()
+            # From another process, as a scheduler's: PyTorch's workers treat a SIGTERM from
+            # their parent as a request to exit cleanly, any other as fatal.
+            subprocess.run(['kill', f'-{self.signum.name[3:]}', *pids], check=True)
 
 
 @TRANSFORMS.register_module()

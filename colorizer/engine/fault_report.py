@@ -53,10 +53,15 @@ def _known_types() -> Tuple[type, ...]:
 
 
 def worker_error_line(error: BaseException) -> Optional[str]:
-    """The original one-line message of an error re-raised from a DataLoader worker, or None."""
+    """The original one-line message of a known fault re-raised from a DataLoader worker.
+
+    Returns:
+        str | None: ``None`` when ``error`` does not come from a worker, or when the worker's
+        error is not a known fault (a bug keeps its traceback).
+    """
     text = str(error)
     match = _WORKER.search(text)
-    if match is None:
+    if match is None or match.group(1) not in {t.__name__ for t in _known_types()}:
         return None
     lines = [line for line in text.splitlines() if line.strip()]
     for line in reversed(lines):

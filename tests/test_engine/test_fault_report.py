@@ -28,6 +28,20 @@ def test_an_image_error_in_a_dataloader_worker_is_one_line_naming_the_file():
     assert worker_error_line(ValueError('plain')) is None
 
 
+class _Buggy(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        return 1 // 0
+
+
+def test_a_bug_in_a_dataloader_worker_keeps_its_traceback():
+    with pytest.raises(ZeroDivisionError) as caught:
+        next(iter(DataLoader(_Buggy(), num_workers=1)))
+    assert describe_fault(caught.value) is None
+
+
 def test_enospc_of_a_write_names_the_file_and_the_free_space(tmp_path, monkeypatch):
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

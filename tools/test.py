@@ -38,7 +38,8 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file (or URL, open-mmlab://...: '
                         'downloaded and loaded through the same allow-listed loader)')
     parser.add_argument('--work-dir', help='where logs go (default: work_dirs/<config name>)')
-    parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results.json)')
+    parser.add_argument('--out', help='metrics JSON (default: <work_dir>/results_<checkpoint '
+                        'file name>.json, so testing another checkpoint keeps these)')
     parser.add_argument('--save-images', metavar='DIR', help='save every colourisation here')
     parser.add_argument('--region-fill', action='store_true',
                         help='score the outputs after region fill (one colour per closed region '
@@ -81,6 +82,12 @@ def build_config(args) -> Config:
     return cfg
 
 
+def default_results_path(work_dir: str, checkpoint: str) -> str:
+    """``<work_dir>/results_<checkpoint file name without extension>.json``."""
+    name = osp.splitext(osp.basename(checkpoint.rstrip('/').split('?')[0]))[0] or 'checkpoint'
+    return osp.join(work_dir, f'results_{name}.json')
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
@@ -96,8 +103,9 @@ def main(argv=None):
         # UnsafeCheckpointError, CheckpointMismatchError, ... : one line, no traceback.
         sys.exit(f'error: {one_line(error)}')
     if is_main_process():
-        out = args.out or osp.join(cfg.work_dir, 'results.json')
+        out = args.out or default_results_path(cfg.work_dir, args.checkpoint)
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+        replaced = osp.isfile(out)
         # the dataset actually tested (its folder when --data-root changed it), not the
         # config's inherited dataset_name
         record = dict(config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
@@ -107,7 +115,8 @@ def main(argv=None):
         with open(out, 'w') as f:
             json.dump(record, f, indent=2)
         print(json.dumps(record, indent=2))
-        print(f'metrics written to {out}')
+        print(f'metrics written to {out}' + (' (it held an earlier result, now replaced)'
+                                             if replaced else ''))
     shutdown_distributed()
 
 

@@ -7,6 +7,10 @@ Examples::
     python tools/train.py configs/sga/sga_demo.py --resume             # latest checkpoint
     python tools/train.py configs/sga/sga_demo.py --resume work_dirs/sga_demo/iter_100.pth
     bash tools/dist_train.sh configs/sga/sga_afhq_dog.py 8             # 8 GPUs (or CPU procs)
+
+Exit codes: 0 trained; 1 a known fault (one ``error:`` line; ``COLORIZER_TRACEBACK=1`` adds the
+traceback); 75 pre-empted by SIGTERM / SIGUSR1 after saving a checkpoint (run the same command
+with ``--resume``); 130 Ctrl-C.
 """
 import argparse
 import os
@@ -23,14 +27,14 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
                               shutdown_distributed)
 from colorizer.engine.amp import enable_amp  # noqa: E402
-from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
 from colorizer.engine.component_validation import check_components  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
+from colorizer.engine.fault_report import reported_faults  # noqa: E402
+from colorizer.engine.preemption import enable_preemption  # noqa: E402
 from colorizer.engine.propagated_options import (apply_propagated_options,  # noqa: E402
                                                  split_propagated_options)
 from colorizer.engine.run_config import load_run_config  # noqa: E402
-from colorizer.models.reference_colorizer import NonFiniteLossError  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -94,18 +98,17 @@ def main(argv=None):
         cfg = build_config(args)
     except (ConfigError, FileNotFoundError) as error:
         sys.exit(f'error: {error}')
-    init_distributed(args.launcher)
-    try:
+    # One run per work dir (lock); known faults (a full disk, a read-only work dir, bad data,
+    # unusable checkpoints, a NaN loss or input) end with one `error:` line naming the file /
+    # key / iteration and what to do; SIGTERM / SIGUSR1 save and exit with code 75; Ctrl-C
+    # exits with one line (colorizer.engine.fault_report, colorizer.engine.preemption).
+    with reported_faults(cfg.work_dir, lock=True):
+        init_distributed(args.launcher)
         runner = ColorizerRunner.from_cfg(cfg)
         runner.logger.info(THREAD_POLICY.describe())
+        enable_preemption(runner)
         runner.train()
         shutdown_distributed()
-    except (FileNotFoundError, CheckpointError, NonFiniteLossError) as error:
-        # Missing data folders and weight files, checkpoints that are unsafe, incomplete or
-        # of another model, a NaN loss: the message names the file / key / iteration and
-        # what to do; a traceback would add nothing (UnsafeCheckpointError is a
-        # CheckpointError).
-        sys.exit(f'error: {one_line(error)}')
 
 
 if __name__ == '__main__':

@@ -22,6 +22,11 @@ from typing import List, Optional, Tuple
 from mmengine.logging import print_log
 
 from colorizer.fileio import AtomicFile, atomic_write
+from .checkpoint_errors import CheckpointError
+
+
+class ResumeSourceError(CheckpointError):
+    """``--resume``: the pointer names an unusable file and nothing else can be resumed."""
 
 #: Names of the periodic (full-state) checkpoints of MMEngine's CheckpointHook.
 PERIODIC_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
@@ -95,11 +100,22 @@ class CheckpointDirectory:
         The pointer's checkpoint when it is complete; else the newest complete periodic
         checkpoint, with a warning naming what was wrong with the pointer; ``None`` when there
         is no checkpoint at all (the run starts from scratch).
+
+        Raises:
+            ResumeSourceError: The pointer names a file (or holds text) that is not a complete
+                checkpoint and the folder holds no complete periodic checkpoint either.
         """
         path, problem = self.read_pointer()
         if path is not None:
             return path
         candidates = self.complete_checkpoints()
+        if not candidates and self._pointer_has_content():
+            # The pointer says a checkpoint was saved: training from scratch would silently
+            # throw that run away (and overwrite its files).
+            raise ResumeSourceError(
+                f'cannot resume: {problem}, and {self.checkpoint_dir} holds no complete '
+                'iter_N.pth / epoch_N.pth to fall back on. Give the checkpoint with '
+                f'--resume PATH, or remove {self.pointer_path} to start from scratch')
         if not candidates:
             print_log(f'nothing to resume: {problem} and no complete checkpoint in '
                       f'{self.checkpoint_dir}; starting from scratch', logger=logger,
@@ -109,6 +125,13 @@ class CheckpointDirectory:
                   f'{self.checkpoint_dir} instead, {candidates[0]}', logger=logger,
                   level=logging.WARNING)
         return candidates[0]
+
+    def _pointer_has_content(self) -> bool:
+        try:
+            with open(self.pointer_path, 'rb') as f:
+                return bool(f.read().strip())
+        except OSError:
+            return False
 
     def remove_leftovers(self, logger='current') -> List[str]:
         """Delete temporary files of killed writes (call at the start of a run, main process)."""

@@ -38,6 +38,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
 from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.utils.dl_utils import collect_env
 from torch import nn
 
 from .checkpoint_directory import CheckpointDirectory
@@ -47,6 +48,8 @@ from .checkpoint_safety import (check_finite, check_loadable, check_schedulers_s
 from .checkpoint_sources import ensure_safe_loaders
 from .model_state import load_model_state
 from .model_wrappers import unwrapped_key
+from .preemption import guard_workers, interrupts_deferred
+from .run_environment import runtime_environment
 from .resume_config_check import check_resume_config, global_batch_note
 
 
@@ -101,6 +104,27 @@ class ColorizerRunner(Runner):
         if wrapped and isinstance(state, dict):
             checkpoint['state_dict'] = type(state)(
                 (unwrapped_key(k, wrapped), v) for k, v in state.items())
+
+    def save_checkpoint(self, *args, **kwargs) -> None:
+        # A Ctrl-C lands after the file is complete (preemption.interrupts_deferred).
+        with interrupts_deferred():
+            super().save_checkpoint(*args, **kwargs)
+
+    @staticmethod
+    def build_dataloader(*args, **kwargs):
+        # Workers that survive a SIGTERM sent to the whole job (preemption.WorkerSignalGuard).
+        return guard_workers(Runner.build_dataloader(*args, **kwargs))
+
+    def _log_env(self, env_cfg: dict) -> None:
+        # MMEngine's block prints the configured dist_cfg and "GPU number" even on a CPU run.
+        lines = [f'{k}: {v}' for k, v in collect_env().items()]
+        runtime = [f'{k}: {v}' for k, v in runtime_environment(self, env_cfg).items()]
+        dash_line = '-' * 60
+        self.logger.info(f'\n{dash_line}\nSystem environment:\n    ' + '\n    '.join(lines)
+                         + '\n\nRuntime environment:\n    ' + '\n    '.join(runtime)
+                         + f'\n{dash_line}\n')
+        if self.cfg._cfg_dict:
+            self.logger.info(f'Config:\n{self.cfg.pretty_text}')
 
     # Loading ------------------------------------------------------------------------------
 

@@ -83,11 +83,19 @@ class AtomicFile:
             self._file.close()
             if exc_type is None:
                 os.replace(self.tmp, self.filepath)
+        except OSError as error:
+            self._discard()
+            if error.filename is not None or error.errno is None:
+                raise
+            raise _naming(error, self.filepath) from error
         except BaseException:
             self._discard()
             raise
         if exc_type is not None:
             self._discard()
+            if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+                # write() errors (ENOSPC, EIO, EDQUOT) name no file: name the one written.
+                raise _naming(exc, self.filepath) from exc
 
     def _discard(self) -> None:
         if not self._file.closed:
@@ -123,6 +131,13 @@ class AtomicFile:
                 except FileNotFoundError:
                     pass
         return removed
+
+
+def _naming(error: OSError, filepath: str) -> OSError:
+    """``error`` with ``filename`` set to ``filepath`` when it names no file."""
+    if error.filename is not None or error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, filepath)
 
 
 def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:

@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from colorizer.engine.checkpoint_directory import CheckpointDirectory, is_complete
+from colorizer.engine.checkpoint_directory import (CheckpointDirectory, ResumeSourceError,
+                                                  is_complete)
 from colorizer.engine.checkpoint_safety import (UnsafeCheckpointError, check_loadable,
                                                 find_unloadable)
 
@@ -88,3 +89,15 @@ def test_save_time_check_names_what_would_not_load():
     assert found == [("checkpoint['message_hub']['log_scalars']['loss']", 'HistoryBuffer')]
     with pytest.raises(UnsafeCheckpointError, match="'loss'.*HistoryBuffer"):
         check_loadable(checkpoint)
+
+
+@pytest.mark.parametrize('pointer, problem', [
+    (b'/gone/iter_7.pth', 'names /gone/iter_7.pth, which does not exist'),
+    (b'\xff\xfe\x00garbage', 'unreadable'),
+])
+def test_a_pointer_to_nothing_without_any_checkpoint_refuses_to_start_from_scratch(
+        tmp_path, pointer, problem):
+    (tmp_path / 'last_checkpoint').write_bytes(pointer)
+    with pytest.raises(ResumeSourceError, match=f'cannot resume: .*{problem}.*no complete '
+                                                'iter_N.pth / epoch_N.pth to fall back on'):
+        CheckpointDirectory(str(tmp_path)).resume_source()

@@ -85,7 +85,7 @@ def test_csv_global_ssim_to_file(tmp_path):
 
 def test_missing_results_are_reported(tmp_path):
     tool = load_tool()
-    with pytest.raises(SystemExit, match='error: .*no results.json'):
+    with pytest.raises(SystemExit, match='error: .*no results_'):
         tool.main([str(tmp_path)])
 
 

@@ -6,7 +6,7 @@ column), and the rows of every Table 2 method and the four paper datasets are al
 
 Each WORK_DIR is read as follows:
 
-1. ``WORK_DIR/results.json`` (written by ``tools/test.py``): a flat dict of metric name -> value
+1. ``WORK_DIR/results_<checkpoint>.json`` (written by ``tools/test.py``; the newest): a flat dict of metric name -> value
    with ``method`` and ``dataset`` (and ``config``) keys;
 2. else the newest MMEngine log of the work dir: ``<timestamp>/<timestamp>.json`` (what
    ``Runner.test`` dumps) or the last record with metrics in ``<timestamp>/vis_data/scalars.json``
@@ -114,12 +114,15 @@ def load_record(path: str) -> Tuple[dict, str, str]:
     if not osp.isdir(path):
         raise FileNotFoundError(f'{path} does not exist')
     name = osp.basename(osp.normpath(path))
-    results = osp.join(path, 'results.json')
-    if osp.isfile(results):
-        return read_json_records(results)[0], results, name
+    # tools/test.py writes results_<checkpoint>.json (results.json before): the newest one
+    written = sorted(glob.glob(osp.join(path, 'results_*.json')) +
+                     glob.glob(osp.join(path, 'results.json')), key=osp.getmtime)
+    if written:
+        return read_json_records(written[-1])[0], written[-1], name
     record, source = newest_mmengine_record(path)
     if record is None:
-        raise NotARun(f'{path}: no results.json and no MMEngine log with metrics')
+        raise NotARun(f'{path}: no results_*.json / results.json and no MMEngine log with '
+                      'metrics')
     return record, source, name
 
 

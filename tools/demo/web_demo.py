@@ -26,6 +26,9 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tools/
 from thread_setup import THREAD_POLICY  # noqa: E402
 
+if __name__ == '__main__':
+    # Importing gradio, then torch, takes from seconds to minutes on a cold disk: say so.
+    print('web demo: importing gradio and torch...', file=sys.stderr, flush=True)
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -215,11 +218,20 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     print(THREAD_POLICY.describe(), file=sys.stderr)
+    _progress(f'loading the model of {args.config} from {args.checkpoint} on {args.device}')
     try:
         model = init_model(args.config, args.checkpoint, device=args.device)
     except (FileNotFoundError, ValueError, RuntimeError, UnsafeCheckpointError) as err:
         sys.exit(f'error: {err}')
-    launch(build_demo(model), args.host, args.port, args.share)
+    _progress('building the page (drawing the example cartoons)')
+    demo = build_demo(model)
+    _progress(f'starting the server on {args.host} (the address follows when it is ready)')
+    launch(demo, args.host, args.port, args.share)
+
+
+def _progress(message: str) -> None:
+    """One line on stderr per start-up step, so a slow start is not a silent one."""
+    print(f'web demo: {message}...', file=sys.stderr, flush=True)
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ column), and the rows of every Table 2 method and the four paper datasets are al
 
 Each WORK_DIR is read as follows:
 
-1. ``WORK_DIR/results_<checkpoint>.json`` (written by ``tools/test.py``; the newest): a flat dict of metric name -> value
+1. ``WORK_DIR/results_<checkpoint>.json`` (written by ``tools/test.py``; the newest): a flat
+   dict of metric name -> value
    with ``method`` and ``dataset`` (and ``config``) keys;
 2. else the newest MMEngine log of the work dir: ``<timestamp>/<timestamp>.json`` (what
    ``Runner.test`` dumps) or the last record with metrics in ``<timestamp>/vis_data/scalars.json``

@@ -49,7 +49,9 @@ from colorizer.postprocessing import RegionFill
 from colorizer.registry import MODELS
 from .attention_map import ATTENTION_MAX_CELLS, AttentionMap
 from .image_inputs import ImageInput, describe, line_art, load_rgb
-from .letterbox import Letterbox, native_input_size
+from .input_sizing import (MAX_INPUT_PIXELS, RESOLUTIONS, as_pair, input_size, model_size,
+                           round_up, training_size)
+from .letterbox import Letterbox
 from .pixel_batching import MAX_BATCH_PIXELS, batched
 from .model_zoo import MODEL_ZOO, resolve_model
 from .sketch_check import ColorSketchWarning, SketchCheck
@@ -57,17 +59,9 @@ from .sketch_check import ColorSketchWarning, SketchCheck
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
            'MAX_INPUT_PIXELS', 'MAX_BATCH_PIXELS', 'RESOLUTIONS', 'input_size']
 
-_SIZED_TRANSFORMS = ('Resize', 'CenterCrop', 'RandomResizedCrop')
-
-#: Pixel budget of native-resolution inference (H * W of the model input): 1 MPx keeps a
-#: paper-scale model (256 px training, 64x64 = 4096 attention tokens at 1 MPx) within a few
-#: GiB of memory with the chunked SGA.
-MAX_INPUT_PIXELS = 1024 * 1024
 #: Modules built with the model but never run by :func:`colorize`: a checkpoint for inference
 #: need not hold them (they keep their initial weights).
 INFERENCE_UNUSED_MODULES = ('discriminator', )
-#: ``colorize(resolution=...)`` names: near the sketch's own size, or the training size.
-RESOLUTIONS = ('native', 'training')
 
 
 def init_model(config: Union[str, Config],
@@ -119,7 +113,7 @@ def init_model(config: Union[str, Config],
         load_checkpoint_strictly(model, checkpoint,
                                  exempt=TRAINING_ONLY_MODULES + INFERENCE_UNUSED_MODULES)
     model.cfg = cfg
-    model.img_size = _round_up(_pair(img_size) if img_size else training_size(cfg),
+    model.img_size = round_up(as_pair(img_size) if img_size else training_size(cfg),
                                getattr(model.generator, 'size_divisor', 1))
     return model.to(device).eval()
 
@@ -140,57 +134,6 @@ def load_checkpoint_strictly(model: torch.nn.Module, checkpoint: str,
     ensure_safe_loaders()
     state = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     load_model_state(model, state, checkpoint, exempt)
-
-
-def training_size(cfg: Config) -> Tuple[int, int]:
-    """The (h, w) image size a config trains at.
-
-    Looks at the train, val and test datasets' ``img_size``, then at the ``size`` of their
-    resizing transforms (``Resize``, ``CenterCrop``, ``RandomResizedCrop``), then at a top-level
-    ``img_size``.
-
-    Raises:
-        ValueError: None of these is set.
-    """
-    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        size = _dataset_size((cfg.get(split) or {}).get('dataset'))
-        if size:
-            return size
-    if cfg.get('img_size'):
-        return _pair(cfg.img_size)
-    raise ValueError('cannot tell the training image size from the config (no dataset '
-                     '`img_size` and no Resize / CenterCrop / RandomResizedCrop `size`): '
-                     'pass img_size= to init_model')
-
-
-def input_size(model: torch.nn.Module, src_size: Tuple[int, int],
-               resolution: Union[str, Tuple[int, int]] = 'native',
-               max_pixels: int = MAX_INPUT_PIXELS) -> Tuple[int, int]:
-    """The (H, W) model input for a sketch of ``src_size`` = (h, w).
-
-    Args:
-        model: From :func:`init_model` (``img_size``, the generator's ``size_divisor``).
-        src_size: The sketch's (h, w).
-        resolution: ``'native'`` (near ``src_size``, see :func:`native_input_size`, never
-            fewer pixels than the training size nor more than ``max_pixels``), ``'training'``
-            (``model.img_size``, the former behaviour) or an explicit ``(H, W)`` (rounded up
-            to the stride).
-        max_pixels: Pixel budget of ``'native'``.
-
-    Raises:
-        ValueError: An unknown ``resolution``.
-    """
-    divisor = getattr(model.generator, 'size_divisor', 1)
-    training = _model_size(model)
-    if isinstance(resolution, str):
-        if resolution not in RESOLUTIONS:
-            raise ValueError(f'resolution must be one of {RESOLUTIONS} or (h, w), '
-                             f'got {resolution!r}')
-        if resolution == 'training':
-            return training
-        return native_input_size(src_size, divisor, training[0] * training[1],
-                                 max(max_pixels, divisor * divisor))
-    return _round_up(_pair(resolution), divisor)
 
 
 def colorize(model: torch.nn.Module,
@@ -259,7 +202,7 @@ def colorize(model: torch.nn.Module,
         TypeError: An input that is no path, array or PIL image.
     """
     sketches, references, single = _pairwise(sketch, reference)
-    _model_size(model)
+    model_size(model)
     filler = _region_filler(region_fill)
     # prepared lazily: only the pass being filled holds its images
     prepared = (_prepare(model, sketches[i], references[i], sketch_is_color, multiply_lines,
@@ -382,13 +325,6 @@ def _pairwise(sketch, reference) -> Tuple[list, list, bool]:
     return sketches, references, not (sketch_list or reference_list)
 
 
-def _model_size(model: torch.nn.Module) -> Tuple[int, int]:
-    size = getattr(model, 'img_size', None)
-    if size is None:
-        raise ValueError('the model has no `img_size`: build it with colorizer.apis.init_model')
-    return tuple(size)
-
-
 def _load_config(config: Union[str, Config]) -> Config:
     if isinstance(config, Config):
         return copy.deepcopy(config)
@@ -397,23 +333,3 @@ def _load_config(config: Union[str, Config]) -> Config:
     return Config.fromfile(config)
 
 
-def _dataset_size(dataset: Optional[dict]) -> Optional[Tuple[int, int]]:
-    """``img_size`` of a dataset config (or of the dataset inside a wrapper), else the ``size``
-    of its first resizing transform."""
-    if not dataset:
-        return None
-    if dataset.get('img_size'):
-        return _pair(dataset['img_size'])
-    for transform in dataset.get('pipeline') or []:
-        if transform.get('type') in _SIZED_TRANSFORMS and transform.get('size'):
-            return _pair(transform['size'])
-    return _dataset_size(dataset.get('dataset'))
-
-
-def _pair(size) -> Tuple[int, int]:
-    return (int(size), int(size)) if isinstance(size, (int, float)) else tuple(map(int, size))
-
-
-def _round_up(size: Tuple[int, int], divisor: int) -> Tuple[int, int]:
-    """Round each side up to a multiple of the generator's stride."""
-    return tuple(-(-side // divisor) * divisor for side in size)

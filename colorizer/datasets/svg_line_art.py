@@ -17,6 +17,10 @@ exact (text, bitmaps, patterns, masks, filters, CSS style sheets, ``<use>`` clon
 rejected by :func:`parse_drawing` with a reason, before any rendering.
 
 Rendering: :mod:`.svg_rendering` (resvg, which also renders without antialiasing).
+
+One file of a little over 400 lines, on purpose: SVG paint resolution (inheritance, style
+declarations, gradients) and the rejection rules decide together what counts as ink, fill or
+reason to reject, and read best side by side.
 """
 import re
 from typing import Dict, List, Optional, Tuple

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from colorizer.structures.token_grid import pool_labels, token_grid
 
 __all__ = ['row_normalise', 'correspondence_statistics', 'STATISTICS']
 

@@ -27,7 +27,6 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-
 __all__ = ['row_normalise', 'correspondence_statistics', 'STATISTICS']
 
 #: The keys :func:`correspondence_statistics` can return.

@@ -17,16 +17,20 @@ rendering and region accuracy, as ``RegionColorError``), four ways:
 libraries, load) goes to ``--out``, a grid (sketch | reference | output | region fill | oracle)
 of the first seed's shipped model to ``--grid``.
 
-A further benchmark (e.g. real line art with region labels) plugs in with
-``--extra-test-config CFG``: a config whose ``test_dataloader`` yields samples with ``oracle``
-and ``labels`` (as SyntheticToonDataset's); it is scored with the same four protocols.
+``--real-data-root DIR`` (a folder built by ``tools/dataset_converters/openclipart_line_art.py``)
+also scores every run on the real line-art test split (artists' line art, the reference the same
+drawing in another palette, TPS-warped, the exact target known), with the same four protocols
+and ``SegmentAccuracy``'s measure (segment accuracy, ΔE over the drawn regions; the paper,
+label 0, not scored).
 
 Examples::
 
     python benchmarks/bench_shipped_model.py --seeds 0 1 2 --iters 1000 \\
         --out docs/records/shipped_model.json --grid docs/figures/shipped_model_grid.png
-    # score runs trained before (same layout: WORK/<arm>_seed<S>/iter_<N>.pth), no training:
-    python benchmarks/bench_shipped_model.py --seeds 0 --iters 1000 --work-root WORK --reuse
+    # score runs trained before (same layout: WORK/<arm>_seed<S>/iter_<N>.pth), no training,
+    # on both benchmarks:
+    python benchmarks/bench_shipped_model.py --seeds 0 --iters 1000 --work-root WORK --reuse \
+        --real-data-root data/openclipart_line_art
 """
 import argparse
 import json
@@ -39,6 +43,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import torch
+from mmengine.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark_record import LoadWatch, write_record  # noqa: E402
@@ -47,7 +52,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from colorizer.apis import init_model  # noqa: E402
-from colorizer.evaluation.metrics import RegionColorError  # noqa: E402
+from colorizer.evaluation.metrics import RegionColorError, SegmentAccuracy  # noqa: E402
+from colorizer.evaluation.metrics.segment_accuracy import segment_scores  # noqa: E402
 from colorizer.evaluation.metrics.region_color_error import region_statistics  # noqa: E402
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import \
     to_uint8  # noqa: E402
@@ -61,6 +67,8 @@ ARMS = {
     'scft': 'configs/scft/scft_demo.py',
 }
 PROTOCOLS = ('plain', 'region_fill', 'blank_reference', 'shuffled_reference')
+#: The config whose test split is the real line-art benchmark (its data_root is replaced).
+REAL_LINE_ART_CONFIG = 'configs/sga/sga_real_line_art.py'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -76,8 +84,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'instead of training again')
     parser.add_argument('--test-samples', type=int, default=64,
                         help='samples of the synthetic test split')
-    parser.add_argument('--extra-test-config', action='append', default=[],
-                        help='also score on the test_dataloader of this config (oracle + labels)')
+    parser.add_argument('--real-data-root',
+                        help='also score on the real line-art test split of this converted '
+                        'folder (segment accuracy)')
+    parser.add_argument('--real-split-file', help='split list of --real-data-root (default: '
+                        'the committed one)')
     parser.add_argument('--quick', action='store_true',
                         help='tiny settings (tests): 32 px, width 2, 4 iterations, 8 samples')
     parser.add_argument('--out', required=True, help='JSON record to write')
@@ -141,13 +152,31 @@ def _blank_like(reference: torch.Tensor) -> torch.Tensor:
     return torch.ones_like(reference)  # [-1, 1] range: white paper
 
 
-def score(model, dataset, batch_size: int = 16, keep: int = 0) -> Dict:
-    """Region ΔE / accuracy of the four protocols on ``dataset``; ``keep`` rows for a grid."""
+def real_test_dataset(data_root: str, img_size, split_file: Optional[str] = None):
+    """The real line-art test split (self-reference protocol, exact targets) at ``img_size``
+    (``split_file``: another split list than the committed one)."""
+    cfg = dict(Config.fromfile(str(ROOT / REAL_LINE_ART_CONFIG)).test_dataloader.dataset)
+    cfg.update(data_root=data_root, img_size=img_size)
+    if split_file:
+        cfg['split_file'] = split_file
+    return DATASETS.build(cfg)
+
+
+def score(model, dataset, batch_size: int = 16, keep: int = 0, real: bool = False) -> Dict:
+    """ΔE and accuracy of the four protocols on ``dataset``; ``keep`` rows for a grid.
+
+    ``real=False``: the synthetic set, against each sample's ``oracle`` (``RegionColorError``:
+    ``delta_e``, ``region_accuracy``). ``real=True``: the real line-art set, against the exact
+    ``target`` (``SegmentAccuracy``: ``delta_e`` over the drawn regions, ``segment_accuracy``).
+    """
     from mmengine.dataset import pseudo_collate
     fill = RegionFill()
     results = {name: [] for name in PROTOCOLS}
     rows = []
-    metric = RegionColorError()
+    if real:
+        metric, accuracy = SegmentAccuracy(ignore_index=0), 'segment_accuracy'
+    else:
+        metric, accuracy = RegionColorError(), 'region_accuracy'
     metric.dataset_meta = dataset.metainfo
     for start in range(0, len(dataset), batch_size):
         batch = pseudo_collate([dataset[i] for i in range(start, min(len(dataset),
@@ -163,11 +192,14 @@ def score(model, dataset, batch_size: int = 16, keep: int = 0) -> Dict:
         images = {k: to_uint8(v).permute(0, 2, 3, 1).numpy() for k, v in outputs.items()}
         images['region_fill'] = np.stack([fill(out, line)
                                           for out, line in zip(images['plain'], lines)])
+        targets = to_uint8(data['inputs']['target']).permute(0, 2, 3, 1).numpy() if real else None
         for i, sample in enumerate(data['data_samples']):
-            oracle = sample.oracle.permute(1, 2, 0).numpy()
+            oracle = targets[i] if real else sample.oracle.permute(1, 2, 0).numpy()
             labels = sample.labels.numpy()
             for name in PROTOCOLS:
-                results[name].append(region_statistics(images[name][i], oracle, labels))
+                results[name].append(
+                    segment_scores(images[name][i], oracle, labels, ignore_index=0) if real
+                    else region_statistics(images[name][i], oracle, labels))
             if len(rows) < keep:
                 rows.append([np.repeat(lines[i][..., None], 3, axis=2),
                              to_uint8(reference[i]).permute(1, 2, 0).numpy(),
@@ -175,32 +207,34 @@ def score(model, dataset, batch_size: int = 16, keep: int = 0) -> Dict:
     scores = {}
     for name in PROTOCOLS:
         values = metric.compute_values(results[name])
-        scores[name] = dict(delta_e=values['delta_e'],
-                            region_accuracy=values['region_accuracy'])
+        scores[name] = {'delta_e': values['segment_delta_e' if real else 'delta_e'],
+                        accuracy: values[accuracy]}
     for name in ('blank_reference', 'shuffled_reference'):
-        plain = scores['plain']['region_accuracy']
-        scores[name]['survival'] = scores[name]['region_accuracy'] / plain if plain else None
+        plain = scores['plain'][accuracy]
+        scores[name]['survival'] = scores[name][accuracy] / plain if plain else None
     return dict(scores=scores, rows=rows)
 
 
-def summarise(runs: Dict) -> Dict:
-    """Mean ± std over seeds per arm and protocol, and shipped − SCFT per seed."""
+def summarise(runs: Dict, benchmark: str = 'synthetic') -> Dict:
+    """Mean ± std over seeds per arm and protocol, and shipped − SCFT per seed, on one
+    benchmark (``'synthetic'`` or ``'real_line_art'``)."""
+    accuracy = 'segment_accuracy' if benchmark == 'real_line_art' else 'region_accuracy'
     summary = {}
     for arm, per_seed in runs.items():
         summary[arm] = {}
         for name in PROTOCOLS:
-            for key in ('delta_e', 'region_accuracy'):
-                values = [r['synthetic'][name][key] for r in per_seed.values()]
+            for key in ('delta_e', accuracy):
+                values = [r[benchmark][name][key] for r in per_seed.values()]
                 summary[arm][f'{name}/{key}'] = dict(mean=float(np.mean(values)),
                                                      std=float(np.std(values)),
                                                      seeds=len(values))
     if 'shipped' in runs and 'scft' in runs:
         paired = {}
         for seed in sorted(set(runs['shipped']) & set(runs['scft'])):
-            a, b = runs['shipped'][seed]['synthetic'], runs['scft'][seed]['synthetic']
+            a, b = runs['shipped'][seed][benchmark], runs['scft'][seed][benchmark]
             paired[seed] = {f'{name}/{key}': a[name][key] - b[name][key]
                             for name in ('plain', 'region_fill')
-                            for key in ('delta_e', 'region_accuracy')}
+                            for key in ('delta_e', accuracy)}
         summary['shipped_minus_scft'] = paired
     return summary
 
@@ -223,17 +257,21 @@ def main(argv=None) -> Dict:
             if want_grid:
                 grid_rows = synthetic['rows']
             run['synthetic'] = synthetic['scores']
-            for extra in args.extra_test_config:
-                from mmengine.config import Config
-                run.setdefault('extra', {})[extra] = score(
-                    model, test_dataset(Config.fromfile(extra), None, False))['scores']
+            if args.real_data_root:
+                run['real_line_art'] = score(
+                    model, real_test_dataset(args.real_data_root, model.img_size,
+                                             args.real_split_file), real=True)['scores']
             runs[arm][seed] = run
-            print(f'{arm} seed {seed}: ' + json.dumps(run['synthetic']))
+            print(f'{arm} seed {seed}: ' + json.dumps(
+                {k: run[k] for k in ('synthetic', 'real_line_art') if k in run}))
     result = dict(arms={arm: ARMS[arm] for arm in args.arms}, seeds=args.seeds,
                   iters=args.iters, batch_size=args.batch_size,
                   test_samples=args.test_samples, protocols=list(PROTOCOLS),
                   runs={arm: {str(s): r for s, r in per.items()} for arm, per in runs.items()},
                   summary=summarise(runs))
+    if args.real_data_root:
+        result.update(real_data_root=args.real_data_root,
+                      real_line_art_summary=summarise(runs, 'real_line_art'))
     if args.grid and grid_rows:
         save_image(args.grid, make_grid(grid_rows, headers=[
             'sketch', 'reference', 'output', 'region fill', 'oracle']))

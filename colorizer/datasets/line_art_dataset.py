@@ -2,12 +2,13 @@
 import json
 import os
 import os.path as osp
-from typing import List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple, Union
 
 import cv2
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
+from colorizer.invalid_argument import check_choice, check_size
 from colorizer.registry import DATASETS
 from .base_colorization_dataset import BaseColorizationDataset
 from .svg_line_art import INK_LABEL
@@ -78,8 +79,8 @@ class LineArtDataset(BaseColorizationDataset):
         split: ``'test'``, ``'val'``, ``'train'`` (from ``split_file``) or ``'all'`` (every
             converted drawing, no split file read).
         split_file: JSON with ``test`` / ``val`` / ``train`` name lists.
-        img_size: Side of the samples (the stored 256 px drawings are resized: line art by
-            area, labels nearest).
+        img_size: Side, or (h, w), of the samples (the stored 256 px drawings are resized:
+            line art by area, labels nearest).
         strict_only: Keep only drawings that passed the strict gates.
         mode: ``'train'``, ``'random_reference'`` or ``'self_reference'``.
         pairing_seed: Seed of the palettes (deterministic modes) and of the pairing.
@@ -103,17 +104,17 @@ class LineArtDataset(BaseColorizationDataset):
                  data_root: str,
                  split: str = 'test',
                  split_file: Optional[str] = DEFAULT_SPLIT_FILE,
-                 img_size: int = 256,
+                 img_size: Union[int, Tuple[int, int]] = 256,
                  strict_only: bool = False,
                  mode: str = 'self_reference',
                  pairing_seed: int = 0,
                  **kwargs):
-        if split not in _SPLITS:
-            raise ValueError(f'split must be one of {_SPLITS}, got {split!r}')
-        if img_size < 16:
-            raise ValueError(f'img_size must be >= 16, got {img_size}')
+        check_choice('split', split, _SPLITS, 'LineArtDataset')
+        #: (h, w) of every sample
+        self.image_shape = check_size('img_size', img_size, 16, 'LineArtDataset')
         self.split, self.split_file = split, split_file
-        self.img_size, self.strict_only = int(img_size), bool(strict_only)
+        self.img_size = img_size if isinstance(img_size, int) else self.image_shape
+        self.strict_only = bool(strict_only)
         super().__init__(mode=mode, pairing_seed=pairing_seed, data_root=data_root, **kwargs)
 
     def _names(self) -> List[str]:
@@ -163,8 +164,8 @@ class LineArtDataset(BaseColorizationDataset):
         if line is None or labels is None or labels.dtype != np.uint16:
             raise FileNotFoundError(f"unreadable line art or 16-bit labels of '{info['name']}' "
                                     f"({info['sketch_path']}, {info['labels_path']})")
-        size = (self.img_size, self.img_size)
-        if line.shape != size:
+        if line.shape != self.image_shape:
+            size = self.image_shape[::-1]  # OpenCV's (w, h)
             line = cv2.resize(line, size, interpolation=cv2.INTER_AREA)
             labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
         labels = labels.astype(np.int64)

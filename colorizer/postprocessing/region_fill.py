@@ -31,6 +31,8 @@ import numpy as np
 from skimage.color import lab2rgb, rgb2lab
 from skimage.segmentation import watershed
 
+from colorizer.invalid_argument import check_number
+
 __all__ = ['RegionFill', 'segment_regions', 'LINE']
 
 #: Label of ink (line) pixels in :func:`segment_regions`' output.
@@ -119,11 +121,13 @@ class RegionFill:
     min_region_pixels: int = 4
 
     def __post_init__(self):
-        if not 0 < self.max_region_share <= 1:
-            raise ValueError(f'max_region_share must be in (0, 1], got {self.max_region_share}')
-        if self.gap_radius < 0 or self.min_region_pixels < 1:
-            raise ValueError('gap_radius must be >= 0 and min_region_pixels >= 1, got '
-                             f'{self.gap_radius}, {self.min_region_pixels}')
+        owner = 'RegionFill'
+        check_number('line_threshold', self.line_threshold, 0, 255, integer=True, owner=owner)
+        check_number('gap_radius', self.gap_radius, 0, integer=True, owner=owner)
+        check_number('max_region_share', self.max_region_share, 0, 1, exclusive_minimum=True,
+                     owner=owner)
+        check_number('uniform_tolerance', self.uniform_tolerance, 0, owner=owner)
+        check_number('min_region_pixels', self.min_region_pixels, 1, integer=True, owner=owner)
 
     def __call__(self, output: np.ndarray, line_art: np.ndarray,
                  regions: Optional[np.ndarray] = None) -> np.ndarray:

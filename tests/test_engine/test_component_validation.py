@@ -51,6 +51,12 @@ BAD_VALUES = [
     (DEMO, 'val_dataloader.dataset.pipeline.1.border_mode', 'wrap', 'one of ('),
     (DEMO, 'train_dataloader.dataset.pipeline.3.strength', -0.5, 'a number >= 0.0'),
     (DEMO, 'val_evaluator.1.mode', 'local', "('global', 'windowed')"),
+    ('configs/corr_sga/corr_sga_demo.py', 'model.generator.attention.temperature', 0,
+     'a number > 0'),
+    ('configs/corr_sga/corr_sga_demo.py', 'model.correspondence_loss.positives', 'pixel',
+     "one of ('region'"),
+    ('configs/corr_sga/corr_sga_demo.py', 'train_dataloader.dataset.random_reference_prob', 1.5,
+     'a number >= 0.0 and <= 1.0'),
 ]
 
 
@@ -63,6 +69,11 @@ def test_a_bad_plugin_argument_is_one_line_with_key_value_and_valid_set(config, 
     path = path.replace('val_evaluator.1.', 'val_evaluator[1].')
     assert message.startswith(f'{path} = {value!r}:'), message
     assert valid in message, message
+
+
+def test_region_fill_arguments_are_checked_at_start_up():
+    message = _refusal(DEMO, {'model.region_fill': dict(max_region_share=2.0)})
+    assert 'max_region_share' in message and '2.0' in message and '<= 1' in message, message
 
 
 def test_a_loss_argument_is_checked_too():

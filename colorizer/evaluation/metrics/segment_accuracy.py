@@ -12,6 +12,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 from skimage.color import rgb2lab
 
+from colorizer.invalid_argument import check_number
 from colorizer.registry import METRICS
 from .base import ColorizationMetric, image_hwc, label_map, sample_fields
 
@@ -111,8 +112,10 @@ class SegmentAccuracy(ColorizationMetric):
                  collect_device: str = 'cpu',
                  collect_dir: Optional[str] = None) -> None:
         super().__init__(prefix=prefix, collect_device=collect_device, collect_dir=collect_dir)
-        if min_pixels < 1:
-            raise ValueError(f'min_pixels must be >= 1, got {min_pixels}')
+        check_number('min_pixels', min_pixels, 1, integer=True, owner='SegmentAccuracy')
+        check_number('ignore_index', ignore_index, integer=True, allow_none=True,
+                     owner='SegmentAccuracy')
+        check_number('same_colour', same_colour, 0, owner='SegmentAccuracy')
         self.min_pixels, self.ignore_index, self.same_colour = min_pixels, ignore_index, same_colour
         self.target_key, self.pred_key, self.label_key = target_key, pred_key, label_key
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorizer.invalid_argument import check_choice, check_number
 from colorizer.registry import LOSSES
 
 __all__ = ['RegionInfoNCELoss', 'multi_positive_infonce']
@@ -71,10 +72,10 @@ class RegionInfoNCELoss(nn.Module):
     def __init__(self, loss_weight: float = 1.0, temperature: float = 0.1,
                  positives: str = 'region', symmetric: bool = True):
         super().__init__()
-        if positives not in self.POSITIVES:
-            raise ValueError(f'positives must be one of {self.POSITIVES}, got {positives!r}')
-        if temperature <= 0:
-            raise ValueError(f'temperature must be positive, got {temperature}')
+        check_choice('positives', positives, self.POSITIVES, 'RegionInfoNCELoss')
+        check_number('temperature', temperature, 0, exclusive_minimum=True,
+                     owner='RegionInfoNCELoss')
+        check_number('loss_weight', loss_weight, 0, owner='RegionInfoNCELoss')
         self.loss_weight = float(loss_weight)
         self.temperature = float(temperature)
         self.positives = positives

@@ -20,8 +20,10 @@ Ctrl-C (SIGINT) stays immediate (``KeyboardInterrupt``), except inside a checkpo
 for the checkpoint's meta inside a bare ``except:`` that turned a Ctrl-C landing there into
 ``SyntaxError: Failed to format the config file`` followed by the whole config.
 """
+import atexit
 import contextlib
 import logging
+import multiprocessing
 import os.path as osp
 import signal
 import threading
@@ -199,10 +201,27 @@ class WorkerSignalGuard:
 def guard_workers(loader):
     """Make the workers of ``loader`` (a ``torch.utils.data.DataLoader``) ignore pre-emption
     signals (:class:`WorkerSignalGuard`); anything else is returned unchanged."""
+    global _EXIT_HOOK_REGISTERED
     if isinstance(loader, torch.utils.data.DataLoader) and loader.num_workers > 0 and \
             not isinstance(loader.worker_init_fn, WorkerSignalGuard):
         loader.worker_init_fn = WorkerSignalGuard(loader.worker_init_fn)
+        if not _EXIT_HOOK_REGISTERED:
+            # Runs before multiprocessing's own exit handler (atexit is last in, first out),
+            # whose SIGTERM the workers ignore: it would wait for them forever.
+            atexit.register(_kill_workers)
+            _EXIT_HOOK_REGISTERED = True
     return loader
+
+
+_EXIT_HOOK_REGISTERED = False
+
+
+def _kill_workers() -> None:
+    """At exit: SIGKILL the worker processes still alive (those ignoring SIGTERM)."""
+    for child in multiprocessing.active_children():
+        if child.daemon:  # DataLoader workers are daemonic
+            child.kill()
+            child.join(timeout=5)
 
 
 def enable_preemption(runner) -> Optional[PreemptionHook]:

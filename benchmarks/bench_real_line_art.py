@@ -21,6 +21,7 @@ Examples::
         --methods sga scft --seeds 0 --iters 30 --img-size 32 --out /tmp/r.json --grid /tmp/r.png
 """
 import argparse
+import concurrent.futures
 import json
 import os
 import subprocess
@@ -41,6 +42,8 @@ METHODS = {
     'line_art_sga': ('configs/line_art_sga/line_art_sga_demo.py',
                      'configs/line_art_sga/line_art_sga_real_line_art.py'),
     'oracle': ('configs/oracle/oracle_demo.py', 'configs/oracle/oracle_real_line_art.py'),
+    'corr_sga': ('configs/corr_sga/corr_sga_demo.py',
+                 'configs/corr_sga/corr_sga_real_line_art.py'),
 }
 REGIMES = ('xdog', 'real')
 
@@ -59,6 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--test-limit', type=int, help='test only the first N test drawings '
                         '(writes a shortened split file)')
     parser.add_argument('--work-dir', default='work_dirs/bench_real_line_art')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs (training + test) at once; each is one process')
+    parser.add_argument('--reuse', action='store_true',
+                        help='take a run whose run.json exists in its work dir instead of '
+                        'training it again')
     parser.add_argument('--grid-samples', type=int, default=6)
     parser.add_argument('--out', required=True, help='JSON record to write')
     parser.add_argument('--grid', help='picture grid PNG to write')
@@ -109,16 +117,43 @@ def train_and_test(args, method: str, regime: str, seed: int) -> dict:
     options = _options(args, seed, train=False)
     test_s = _run(test_cmd + (['--cfg-options', *options] if options else []))
     metrics = {k: v for k, v in json.loads(out.read_text()).items() if '/' in k}
-    return dict(method=method, regime=regime, seed=seed, train_s=round(train_s, 1),
-                test_s=round(test_s, 1), metrics=metrics, images=str(work / 'real_test_images'))
+    run = dict(method=method, regime=regime, seed=seed, train_s=round(train_s, 1),
+               test_s=round(test_s, 1), metrics=metrics, images=str(work / 'real_test_images'))
+    (work / 'run.json').write_text(json.dumps(run, indent=2) + '\n')
+    return run
+
+
+def run_or_reuse(args, method: str, regime: str, seed: int) -> dict:
+    """``train_and_test``, or with ``--reuse`` the run's saved ``run.json``; a failing run
+    comes back as ``{'error': ...}`` so that the others' results are still written."""
+    saved = Path(args.work_dir) / f'{method}_{regime}_seed{seed}' / 'run.json'
+    if args.reuse and saved.is_file():
+        return json.loads(saved.read_text())
+    try:
+        return train_and_test(args, method, regime, seed)
+    except RuntimeError as error:
+        return dict(method=method, regime=regime, seed=seed, metrics={}, error=str(error))
+
+
+def summary(runs: list, key: str) -> dict:
+    """Per method and regime: mean and sample std of ``key`` over the seeds that ran."""
+    table = {}
+    for method, regime in sorted({(r['method'], r['regime']) for r in runs}):
+        values = [r['metrics'][key] for r in runs if r['method'] == method
+                  and r['regime'] == regime and key in r['metrics']]
+        if values:
+            table.setdefault(method, {})[regime] = dict(
+                n=len(values), mean=float(np.mean(values)),
+                std=float(np.std(values, ddof=1)) if len(values) > 1 else None)
+    return table
 
 
 def paired(runs: list, key: str) -> dict:
     """Per method: real - xdog of ``key``, paired by seed (mean, sample std, per seed)."""
     table = {}
     for method in sorted({r['method'] for r in runs}):
-        by = {(r['regime'], r['seed']): r['metrics'].get(key) for r in runs
-              if r['method'] == method}
+        by = {(r['regime'], r['seed']): r['metrics'][key] for r in runs
+              if r['method'] == method and key in r['metrics']}
         seeds = sorted(s for (g, s) in by if g == 'real' and ('xdog', s) in by)
         diffs = [by[('real', s)] - by[('xdog', s)] for s in seeds]
         if diffs:
@@ -167,23 +202,33 @@ def main(argv=None) -> dict:
         args.split_file = str(Path(args.work_dir).resolve() / 'split_limited.json')
         Path(args.split_file).write_text(json.dumps(splits))
     watch = LoadWatch()
+    jobs = [(m, g, s) for m in args.methods for s in args.seeds for g in args.regimes]
     runs = []
-    for method in args.methods:
-        for seed in args.seeds:
-            for regime in args.regimes:
-                run = train_and_test(args, method, regime, seed)
-                print(json.dumps(run), flush=True)
-                runs.append(run)
-    result = dict(data_root=os.path.abspath(args.data_root), methods=args.methods,
-                  regimes=args.regimes, seeds=args.seeds, iters=args.iters,
-                  img_size=args.img_size, base_channels=args.base_channels,
-                  test_limit=args.test_limit, runs=runs,
-                  paired_segment_accuracy=paired(runs, 'self_ref/segment_accuracy'),
-                  paired_segment_delta_e=paired(runs, 'self_ref/segment_delta_e'))
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        futures = [pool.submit(run_or_reuse, args, *job) for job in jobs]
+        for future in concurrent.futures.as_completed(futures):
+            print(json.dumps(future.result()), flush=True)
+            runs.append(future.result())
+            # after every run, so that a crash or a kill leaves the finished runs on disk
+            write_record(args.out, _result(args, runs), watch)
+    runs = [r for job in jobs for r in runs if (r['method'], r['regime'], r['seed']) == job]
+    result = _result(args, runs)
     if args.grid:
-        write_grid(args, runs, args.grid)
+        write_grid(args, [r for r in runs if 'error' not in r], args.grid)
         result['grid'] = args.grid
     return write_record(args.out, result, watch)
+
+
+def _result(args, runs: list) -> dict:
+    return dict(data_root=os.path.abspath(args.data_root), methods=args.methods,
+                regimes=args.regimes, seeds=args.seeds, iters=args.iters,
+                img_size=args.img_size, batch_size=args.batch_size,
+                base_channels=args.base_channels, test_limit=args.test_limit,
+                failed=[r for r in runs if 'error' in r], runs=runs,
+                segment_accuracy=summary(runs, 'self_ref/segment_accuracy'),
+                segment_delta_e=summary(runs, 'self_ref/segment_delta_e'),
+                paired_segment_accuracy=paired(runs, 'self_ref/segment_accuracy'),
+                paired_segment_delta_e=paired(runs, 'self_ref/segment_delta_e'))
 
 
 if __name__ == '__main__':

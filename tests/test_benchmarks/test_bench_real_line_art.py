@@ -41,3 +41,31 @@ def test_every_method_has_both_configs_and_options_reach_the_right_loaders():
     assert 'train_dataloader.dataset.split_file=s.json' in real
     test = bench._options(args, 3, train=False)
     assert test == ['img_size=32', 'test_dataloader.dataset.split_file=s.json']
+
+
+def test_summary_and_a_failed_run_do_not_break_the_record():
+    bench = _module()
+    key = 'self_ref/segment_accuracy'
+    runs = [dict(method='corr_sga', regime='real', seed=s, metrics={key: v})
+            for s, v in ((0, 0.3), (1, 0.5))]
+    runs.append(dict(method='corr_sga', regime='xdog', seed=0, metrics={key: 0.2}))
+    runs.append(dict(method='corr_sga', regime='xdog', seed=1, metrics={}, error='boom'))
+    table = bench.summary(runs, key)
+    assert table['corr_sga']['real']['mean'] == pytest.approx(0.4)
+    assert table['corr_sga']['real']['std'] == pytest.approx(0.1414213, rel=1e-5)
+    assert table['corr_sga']['xdog'] == dict(n=1, mean=pytest.approx(0.2), std=None)
+    paired = bench.paired(runs, key)  # seed 1's XDoG run failed: only seed 0 pairs
+    assert paired['corr_sga']['seeds'] == [0]
+    assert paired['corr_sga']['per_seed'] == pytest.approx([0.1])
+
+
+def test_a_failing_command_is_recorded_not_raised(tmp_path, monkeypatch):
+    bench = _module()
+    args = bench.parse_args(['--data-root', str(tmp_path), '--out', str(tmp_path / 'o.json'),
+                             '--work-dir', str(tmp_path)])
+
+    def fail(command):
+        raise RuntimeError('tools/train.py failed (1)')
+    monkeypatch.setattr(bench, '_run', fail)
+    run = bench.run_or_reuse(args, 'sga', 'real', 0)
+    assert run['error'] == 'tools/train.py failed (1)' and run['metrics'] == {}

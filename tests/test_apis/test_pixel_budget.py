@@ -86,7 +86,7 @@ def test_tool_batches_files_by_pixels(tiny_model, tmp_path, monkeypatch):
     args = argparse.Namespace(extract_sketch=False, no_sketch_check=True, grid=False,
                               multiply_lines=False, attention_at=(5.0, 5.0),
                               out=str(tmp_path / 'out'), batch_size=None,
-                              max_batch_pixels=2 * 32 * 32)
+                              max_batch_pixels=2 * 32 * 32, region_fill=False)
     failures = []
     assert tool.colorize_all(tiny_model, pairs, args, failures) == 5 and not failures
     big = input_size(tiny_model, (200, 200))

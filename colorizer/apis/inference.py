@@ -43,7 +43,8 @@ from mmengine.utils import import_modules_from_strings
 
 from colorizer.engine.checkpoint_errors import CheckpointMismatchError
 from colorizer.engine.checkpoint_sources import ensure_safe_loaders
-from colorizer.engine.model_state import TRAINING_ONLY_MODULES, load_model_state
+from colorizer.engine.model_state import (INFERENCE_UNUSED_MODULES, TRAINING_ONLY_MODULES,
+                                          load_model_state)
 from colorizer.models.data_preprocessors.colorization_data_preprocessor import to_uint8
 from colorizer.postprocessing import RegionFill
 from colorizer.registry import MODELS
@@ -59,9 +60,6 @@ from .sketch_check import ColorSketchWarning, SketchCheck
 __all__ = ['init_model', 'colorize', 'CheckpointMismatchError', 'TRAINING_ONLY_MODULES',
            'MAX_INPUT_PIXELS', 'MAX_BATCH_PIXELS', 'RESOLUTIONS', 'input_size']
 
-#: Modules built with the model but never run by :func:`colorize`: a checkpoint for inference
-#: need not hold them (they keep their initial weights).
-INFERENCE_UNUSED_MODULES = ('discriminator', )
 
 
 def init_model(config: Union[str, Config],

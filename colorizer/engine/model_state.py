@@ -27,6 +27,9 @@ from .model_wrappers import unwrapped_key
 #: their own weights file (the frozen VGG19 of the perceptual loss): a checkpoint need not
 #: hold them, and inference builds the model without them.
 TRAINING_ONLY_MODULES = ('perceptual_loss', )
+#: Modules built with the model that inference and testing never run: a published
+#: generator-only checkpoint need not hold them (they keep their initial weights).
+INFERENCE_UNUSED_MODULES = ('discriminator', )
 
 
 def model_state_of(checkpoint: Mapping[str, Any]) -> Dict[str, torch.Tensor]:

@@ -46,7 +46,7 @@ from .checkpoint_errors import IncompleteCheckpointError
 from .checkpoint_safety import (check_finite, check_loadable, check_schedulers_saveable,
                                 pack_history_buffers, pack_scheduler_functions)
 from .checkpoint_sources import ensure_safe_loaders
-from .model_state import load_model_state
+from .model_state import INFERENCE_UNUSED_MODULES, TRAINING_ONLY_MODULES, load_model_state
 from .model_wrappers import unwrapped_key
 from .preemption import guard_workers, interrupts_deferred
 from .run_environment import runtime_environment
@@ -62,6 +62,8 @@ class ColorizerRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         self._resume_flags = None
+        # modules a checkpoint may lack (their weights are never used by the current loop)
+        self._load_exempt = TRAINING_ONLY_MODULES
         self._resumed_here = False
         super().__init__(*args, **kwargs)
         for hook in self._hooks:
@@ -147,10 +149,21 @@ class ColorizerRunner(Runner):
             self._check_resumable(checkpoint, filename, *self._resume_flags)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        load_model_state(model, checkpoint, filename, revise_keys=revise_keys)
+        load_model_state(model, checkpoint, filename, exempt=self._load_exempt,
+                         revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def test(self) -> dict:
+        """MMEngine's test. The test loop never runs the discriminator, so a published
+        generator-only checkpoint (``tools/model_converters/publish_model.py``) tests like a
+        full one; every module the loop runs must still be in the checkpoint."""
+        self._load_exempt = TRAINING_ONLY_MODULES + INFERENCE_UNUSED_MODULES
+        try:
+            return super().test()
+        finally:
+            self._load_exempt = TRAINING_ONLY_MODULES
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:

@@ -3,7 +3,8 @@
 MMEngine 0.10.7 calls ``torch.load(path)``, which torch >= 2.6 runs with ``weights_only=True``.
 MMEngine's checkpoints then fail to load (fixed upstream only on an unreleased branch): they
 carry numpy arrays and ``HistoryBuffer`` objects, whose pickled form even calls ``getattr`` to
-rebuild bound statistics methods. Turning ``weights_only`` off would unpickle (execute) anything a file says.
+rebuild bound statistics methods. Turning ``weights_only`` off would unpickle (execute) anything
+a file says.
 
 Instead:
 

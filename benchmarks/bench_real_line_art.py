@@ -8,9 +8,11 @@ For each method and seed this script trains twice through the documented command
   clip art's training split, palette swaps),
 
 then scores both checkpoints on the real test split with ``tools/test.py <real config> CKPT
---data-root DIR`` (segment accuracy, ΔE over the regions, SSIM, PSNR). The JSON holds every
-run's metrics and, per method, the paired (same seed) difference real - xdog; the PNG shows
-real line art | reference | exact target | each method's output (seed of the first run).
+--data-root DIR``: segment accuracy, ΔE over the regions, SSIM, PSNR, and the cross map's
+region mass against chance over the drawn shapes. The JSON holds every run's metrics, per
+method the paired (same seed) difference real - xdog, and per regime each method's paired
+difference from SGA (``against_sga_*``, with the number of seeds it is ahead on); the PNG
+shows real line art | reference | exact target | each method's output (first seed).
 
 Examples::
 
@@ -42,6 +44,7 @@ METHODS = {
     'line_art_sga': ('configs/line_art_sga/line_art_sga_demo.py',
                      'configs/line_art_sga/line_art_sga_real_line_art.py'),
     'oracle': ('configs/oracle/oracle_demo.py', 'configs/oracle/oracle_real_line_art.py'),
+    'uniform': ('configs/uniform/uniform_demo.py', 'configs/uniform/uniform_real_line_art.py'),
     'corr_sga': ('configs/corr_sga/corr_sga_demo.py',
                  'configs/corr_sga/corr_sga_real_line_art.py'),
 }
@@ -162,6 +165,24 @@ def paired(runs: list, key: str) -> dict:
     return table
 
 
+def paired_against(runs: list, key: str, baseline: str = 'sga') -> dict:
+    """Per regime and method: method - ``baseline`` of ``key``, paired by seed (mean, sample
+    std, per seed, and how many seeds the method is ahead on)."""
+    table = {}
+    for regime in sorted({r['regime'] for r in runs}):
+        by = {(r['method'], r['seed']): r['metrics'][key] for r in runs
+              if r['regime'] == regime and key in r['metrics']}
+        for method in sorted({m for (m, _) in by if m != baseline}):
+            seeds = sorted(s for (m, s) in by if m == method and (baseline, s) in by)
+            diffs = [by[(method, s)] - by[(baseline, s)] for s in seeds]
+            if diffs:
+                table.setdefault(regime, {})[method] = dict(
+                    seeds=seeds, per_seed=diffs, mean=float(np.mean(diffs)),
+                    std=float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None,
+                    ahead=sum(d > 0 for d in diffs))
+    return table
+
+
 def write_grid(args, runs: list, path: str) -> None:
     """Rows: real line art | reference | exact target | each run's output (first seed)."""
     import cv2
@@ -227,8 +248,14 @@ def _result(args, runs: list) -> dict:
                 failed=[r for r in runs if 'error' in r], runs=runs,
                 segment_accuracy=summary(runs, 'self_ref/segment_accuracy'),
                 segment_delta_e=summary(runs, 'self_ref/segment_delta_e'),
+                region_mass=summary(runs, 'self_ref/corr/region_mass'),
+                region_chance=summary(runs, 'self_ref/corr/region_chance'),
                 paired_segment_accuracy=paired(runs, 'self_ref/segment_accuracy'),
-                paired_segment_delta_e=paired(runs, 'self_ref/segment_delta_e'))
+                paired_segment_delta_e=paired(runs, 'self_ref/segment_delta_e'),
+                paired_region_mass=paired(runs, 'self_ref/corr/region_mass'),
+                against_sga_segment_accuracy=paired_against(runs, 'self_ref/segment_accuracy'),
+                against_sga_segment_delta_e=paired_against(runs, 'self_ref/segment_delta_e'),
+                against_sga_region_mass=paired_against(runs, 'self_ref/corr/region_mass'))
 
 
 if __name__ == '__main__':

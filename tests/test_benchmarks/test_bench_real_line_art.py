@@ -69,3 +69,20 @@ def test_a_failing_command_is_recorded_not_raised(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, '_run', fail)
     run = bench.run_or_reuse(args, 'sga', 'real', 0)
     assert run['error'] == 'tools/train.py failed (1)' and run['metrics'] == {}
+
+
+def test_each_method_against_sga_paired_by_seed_and_regime():
+    bench = _module()
+    key = 'self_ref/segment_accuracy'
+    values = {('sga', 'real', 0): 0.30, ('sga', 'real', 1): 0.32, ('sga', 'xdog', 0): 0.28,
+              ('oracle', 'real', 0): 0.40, ('oracle', 'real', 1): 0.31,
+              ('oracle', 'xdog', 0): 0.29, ('oracle', 'xdog', 1): 0.5}  # no SGA seed 1 xdog
+    runs = [dict(method=m, regime=g, seed=s, metrics={key: v})
+            for (m, g, s), v in values.items()]
+    table = bench.paired_against(runs, key)
+    assert set(table) == {'real', 'xdog'} and 'sga' not in table['real']
+    assert table['real']['oracle']['per_seed'] == pytest.approx([0.10, -0.01])
+    assert table['real']['oracle']['ahead'] == 1
+    assert table['real']['oracle']['mean'] == pytest.approx(0.045)
+    assert table['xdog']['oracle']['seeds'] == [0]  # seed 1 has no SGA run to pair with
+    assert table['xdog']['oracle']['std'] is None

@@ -23,7 +23,7 @@ def test_oracle_control_and_metrics_on_real_line_art(converted):  # noqa: F811
     cfg = Config.fromfile(str(ROOT / 'configs/oracle/oracle_real_line_art.py'))
     cfg.model.generator.update(base_channels=2, num_levels=3)
     cfg.model.discriminator.update(base_channels=4, num_layers=2)
-    cfg.model.correspondence_outputs = True
+    assert cfg.model.correspondence_outputs  # the real-line-art configs ask for the maps
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -32,8 +32,9 @@ def test_oracle_control_and_metrics_on_real_line_art(converted):  # noqa: F811
     batch = pseudo_collate([dataset[0], dataset[1]])
     with torch.no_grad():
         outputs = model.val_step(batch)
-    segment = METRICS.build(dict(type='SegmentAccuracy', ignore_index=0))
-    correspondence = METRICS.build(dict(type='CorrespondenceMetric'))
+    # the configs' own test evaluators: segment accuracy and the paper-free region mass
+    metrics = {m['type']: METRICS.build(m) for m in cfg.test_evaluator}
+    segment, correspondence = metrics['SegmentAccuracy'], metrics['CorrespondenceMetric']
     for metric in (segment, correspondence):
         metric.process(batch, outputs)
     scores = segment.evaluate(2)

@@ -53,3 +53,19 @@ def test_missing_map_says_how_to_get_it():
     del sample.cross_attention
     with pytest.raises(KeyError, match='correspondence_outputs=True'):
         CorrespondenceMetric().process({}, [sample])
+
+
+def test_ignore_index_leaves_those_sketch_rows_out():
+    # sketch tokens: [0, 1, 2, 2]; without region 0's row the chance is (0.25 + 0.5 + 0.5) / 3
+    sample = _sample(0.7)
+    attn = sample.cross_attention / 3.0
+    attn[1] = torch.tensor([0.0, 0.0, 1.0, 0.0])  # region 1's row: all mass on its own token
+    sample.cross_attention = attn
+    metric = CorrespondenceMetric(ignore_index=0)
+    metric.process({}, [sample])
+    out = metric.evaluate(1)
+    assert out['random_ref/corr/region_mass'] == pytest.approx((1.0 + 0.7 + 0.7) / 3)
+    assert out['random_ref/corr/region_chance'] == pytest.approx((0.25 + 0.5 + 0.5) / 3)
+    # the argument is checked where it is given
+    with pytest.raises(ValueError, match='ignore_index'):
+        CorrespondenceMetric(ignore_index=-2)

@@ -45,6 +45,10 @@ class CorrespondenceMetric(ColorizationMetric):
 
     Args:
         topk: k of ``topk_mass``.
+        ignore_index: sketch tokens whose (majority-pooled) label is this id are left out of
+            ``region_mass`` / ``region_chance``, e.g. 0 for the paper of the real line art
+            (:class:`~colorizer.datasets.LineArtDataset`), which is not a drawn shape and would
+            otherwise dominate both. None keeps every token.
         attention_key, diagonal_key, norm_key, label_key, reference_label_key: field names.
         prefix, collect_device, collect_dir: see
             :class:`~colorizer.evaluation.metrics.base.ColorizationMetric`.
@@ -58,6 +62,7 @@ class CorrespondenceMetric(ColorizationMetric):
 
     def __init__(self,
                  topk: int = 4,
+                 ignore_index: Optional[int] = None,
                  attention_key: str = 'cross_attention',
                  diagonal_key: str = 'diagonal_attention',
                  norm_key: str = 'reference_token_norm',
@@ -69,6 +74,10 @@ class CorrespondenceMetric(ColorizationMetric):
         super().__init__(prefix=prefix, collect_device=collect_device, collect_dir=collect_dir)
         check_number('topk', topk, 1, integer=True, owner=type(self).__name__)
         self.topk = topk
+        if ignore_index is not None:
+            check_number('ignore_index', ignore_index, 0, integer=True,
+                         owner=type(self).__name__)
+        self.ignore_index = ignore_index
         self.attention_key = attention_key
         self.diagonal_key = diagonal_key
         self.norm_key = norm_key
@@ -95,6 +104,8 @@ class CorrespondenceMetric(ColorizationMetric):
                     label_map(fields, self.reference_label_key, self.metric_name))
                 sketch_tokens = pool_labels(
                     labels[None], token_grid(attn.shape[0], labels.shape))
+                if self.ignore_index is not None:  # rows labelled -1 are left out
+                    sketch_tokens[sketch_tokens == self.ignore_index] = -1
                 reference_tokens = pool_labels(
                     ref_labels[None], token_grid(attn.shape[1], ref_labels.shape))
             stats = correspondence_statistics(

@@ -59,4 +59,8 @@ val_evaluator = [
     dict(type='SSIM'),
     dict(type='PSNR'),
 ]
-test_evaluator = val_evaluator
+# Test adds the correspondence statistics of the cross map against the SVG shapes
+# (corr/region_mass vs corr/region_chance over the drawn shapes' tokens, the paper left out);
+# the method configs build the model with correspondence_outputs=True so that test_step
+# attaches the maps.
+test_evaluator = val_evaluator + [dict(type='CorrespondenceMetric', ignore_index=0)]

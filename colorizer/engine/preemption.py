@@ -217,11 +217,22 @@ _EXIT_HOOK_REGISTERED = False
 
 
 def _kill_workers() -> None:
-    """At exit: SIGKILL the worker processes still alive (those ignoring SIGTERM)."""
-    for child in multiprocessing.active_children():
-        if child.daemon:  # DataLoader workers are daemonic
-            child.kill()
-            child.join(timeout=5)
+    """At exit: SIGKILL the worker processes still alive (those ignoring SIGTERM).
+
+    PyTorch's SIGCHLD handler raises in the main process when one of its workers dies by a
+    signal; raised here, it would end this loop after the first worker and leave the others
+    (a second loader's, e.g. validation's persistent workers) to multiprocessing's exit
+    handler, which waits for them forever. So the handler is reset first, every worker is
+    killed, then each is reaped.
+    """
+    if hasattr(signal, 'SIGCHLD'):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    workers = [child for child in multiprocessing.active_children()
+               if child.daemon]  # DataLoader workers are daemonic
+    for child in workers:
+        child.kill()
+    for child in workers:
+        child.join(timeout=5)
 
 
 def enable_preemption(runner) -> Optional[PreemptionHook]:

@@ -21,6 +21,8 @@ Examples::
     # a few minutes on a CPU: two methods, one seed, 30 iterations, 32 px
     python benchmarks/bench_real_line_art.py --data-root data/openclipart_line_art \\
         --methods sga scft --seeds 0 --iters 30 --img-size 32 --out /tmp/r.json --grid /tmp/r.png
+    # the README's tables from a record
+    python benchmarks/bench_real_line_art.py --tables docs/records/bench_real_line_art.json
 """
 import argparse
 import concurrent.futures
@@ -212,7 +214,66 @@ def write_grid(args, runs: list, path: str) -> None:
     save_image(path, make_grid(rows))
 
 
+NAMES = {'sga': 'SGA', 'scft': 'SCFT', 'line_art_sga': 'LineArtSGA',
+         'oracle': 'oracle map (control)', 'uniform': 'uniform map (control)',
+         'corr_sga': 'corr_sga (shipped recipe)'}
+REGIME_NAMES = {'xdog': 'XDoG cartoons', 'real': 'real line art'}
+
+
+def _mean_std(cell: dict, digits: int) -> str:
+    if cell.get('std') is None:
+        return f"{cell['mean']:.{digits}f}"
+    return f"{cell['mean']:.{digits}f} ± {cell['std']:.{digits}f}"
+
+
+def _signed(cell: dict, digits: int) -> str:
+    text = f"{cell['mean']:+.{digits}f}"
+    if cell.get('std') is not None:
+        text += f" ± {cell['std']:.{digits}f}"
+    return text + f" ({cell['ahead']}/{len(cell['seeds'])})"
+
+
+def markdown_tables(record: dict) -> str:
+    """The README's tables from a record: per method and regime (mean ± sample std over
+    seeds), then each method - SGA paired by seed (in brackets: seeds on which the method's
+    value is higher)."""
+    acc, de = record['segment_accuracy'], record['segment_delta_e']
+    mass, chance = record.get('region_mass', {}), record.get('region_chance', {})
+    lines = ['| method | trained on | n | segment accuracy ↑ | segment ΔE ↓ | '
+             'region mass (chance) ↑ |', '|---|---|---|---|---|---|']
+    for method in record['methods']:
+        for regime in record['regimes']:
+            if regime not in acc.get(method, {}):
+                continue
+            cell_mass = mass.get(method, {}).get(regime)
+            mass_text = (f"{_mean_std(cell_mass, 3)} "
+                         f"({chance[method][regime]['mean']:.3f})" if cell_mass else '-')
+            lines.append(f"| {NAMES.get(method, method)} | {REGIME_NAMES[regime]} | "
+                         f"{acc[method][regime]['n']} | {_mean_std(acc[method][regime], 3)} | "
+                         f"{_mean_std(de[method][regime], 1)} | {mass_text} |")
+    lines += ['', '| method − SGA, paired by seed | trained on | Δ segment accuracy | '
+              'Δ segment ΔE | Δ region mass |', '|---|---|---|---|---|']
+    against = (record.get('against_sga_segment_accuracy', {}),
+               record.get('against_sga_segment_delta_e', {}),
+               record.get('against_sga_region_mass', {}))
+    for method in record['methods']:
+        for regime in record['regimes']:
+            cells = [table.get(regime, {}).get(method) for table in against]
+            if cells[0] is None:
+                continue
+            texts = [_signed(cell, digits) if cell else '-'
+                     for cell, digits in zip(cells, (3, 1, 3))]
+            lines.append(f"| {NAMES.get(method, method)} | {REGIME_NAMES[regime]} | "
+                         + ' | '.join(texts) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
 def main(argv=None) -> dict:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ['--tables']:  # print the README tables of an existing record
+        print(markdown_tables(json.loads(Path(argv[1]).read_text())), end='')
+        return {}
     args = parse_args(argv)
     if args.test_limit:
         from colorizer.datasets.line_art_dataset import DEFAULT_SPLIT_FILE

@@ -1,5 +1,6 @@
 """benchmarks/bench_real_line_art.py: the paired comparison and the commands it runs."""
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,25 @@ def test_each_method_against_sga_paired_by_seed_and_regime():
     assert table['real']['oracle']['mean'] == pytest.approx(0.045)
     assert table['xdog']['oracle']['seeds'] == [0]  # seed 1 has no SGA run to pair with
     assert table['xdog']['oracle']['std'] is None
+
+
+def test_readme_tables_from_a_record(tmp_path, capsys):
+    bench = _module()
+    keys = ('self_ref/segment_accuracy', 'self_ref/segment_delta_e',
+            'self_ref/corr/region_mass', 'self_ref/corr/region_chance')
+    runs = [dict(method=m, regime='real', seed=s, metrics=dict(zip(keys, values)))
+            for m, s, values in (('sga', 0, (0.30, 60.0, 0.20, 0.13)),
+                                 ('sga', 1, (0.32, 58.0, 0.30, 0.13)),
+                                 ('oracle', 0, (0.40, 50.0, 0.94, 0.13)),
+                                 ('oracle', 1, (0.36, 54.0, 0.90, 0.13)))]
+    args = bench.parse_args(['--data-root', 'D', '--out', 'o.json', '--methods', 'sga',
+                             'oracle', '--regimes', 'real'])
+    record = tmp_path / 'record.json'
+    record.write_text(json.dumps(bench._result(args, runs)))
+    bench.main(['--tables', str(record)])
+    table = capsys.readouterr().out
+    assert '| oracle map (control) | real line art | 2 | 0.380 ± 0.028 | 52.0 ± 2.8 | ' \
+        '0.920 ± 0.028 (0.130) |' in table
+    # oracle - SGA per seed: +0.10, +0.04 accuracy; -10, -4 ΔE; +0.74, +0.60 mass
+    assert '| oracle map (control) | real line art | +0.070 ± 0.042 (2/2) | ' \
+        '-7.0 ± 4.2 (0/2) | +0.670 ± 0.099 (2/2) |' in table

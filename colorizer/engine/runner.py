@@ -50,7 +50,7 @@ from .model_state import INFERENCE_UNUSED_MODULES, TRAINING_ONLY_MODULES, load_m
 from .model_wrappers import unwrapped_key
 from .preemption import guard_workers, interrupts_deferred
 from .run_environment import runtime_environment
-from .resume_config_check import check_resume_config, global_batch_note
+from .resume_config_check import check_resume_config, check_resume_schedule, global_batch_note
 
 
 class ColorizerRunner(Runner):
@@ -152,7 +152,10 @@ class ColorizerRunner(Runner):
         load_model_state(model, checkpoint, filename, exempt=self._load_exempt,
                          revise_keys=revise_keys)
         self._has_loaded = True
-        self.logger.info(f'Load checkpoint from {filename}')
+        if self._resume_flags is None:
+            # a resume says so once it has restored everything (resume), never before a
+            # refusal of a later state
+            self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
     def test(self) -> dict:
@@ -167,13 +170,19 @@ class ColorizerRunner(Runner):
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:
-        """MMEngine's resume, refusing checkpoints that lack a state it restores."""
+        """MMEngine's resume, refusing checkpoints that lack a state it restores.
+
+        Every check runs before any state is restored, and the success line
+        (``Resumed from ...``) comes after the last state is restored, so a refused resume
+        logs no success.
+        """
         self._resume_flags = (resume_optimizer, resume_param_scheduler)
         try:
             super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
             self._resumed_here = True
         finally:
             self._resume_flags = None
+        self.logger.info(f'Resumed from {filename}')
 
     def _replay_validation_after_resume(self) -> None:
         """Run the validation that followed the resumed checkpoint in the interrupted run,
@@ -211,12 +220,18 @@ class ColorizerRunner(Runner):
                 'or published checkpoint keeps the weights only). Resuming would restart them '
                 'from scratch at a late iteration. To start a new run from its weights, use '
                 f'--cfg-options load_from={filename} without --resume')
-        self._check_same_computation(checkpoint, filename)
+        self._check_same_computation(checkpoint, filename, resume_param_scheduler)
 
-    def _check_same_computation(self, checkpoint: Dict[str, Any], filename: str) -> None:
-        """Refuse a changed model or data config; log a changed global batch."""
-        old = check_resume_config(checkpoint, self.cfg.pretty_text, filename,
-                                  bool(self.cfg.get('resume_changed_config', False)),
+    def _check_same_computation(self, checkpoint: Dict[str, Any], filename: str,
+                                resume_param_scheduler: bool) -> None:
+        """Refuse a changed model or data config, or a scheduler that would keep the old
+        run's length; log a changed global batch."""
+        allow_changes = bool(self.cfg.get('resume_changed_config', False))
+        old = check_resume_config(checkpoint, self.cfg.pretty_text, filename, allow_changes,
+                                  self.logger)
+        if resume_param_scheduler and self.param_schedulers:
+            check_resume_schedule(self.param_schedulers, checkpoint.get('param_schedulers'), old,
+                                  self.cfg.get('train_cfg'), filename, allow_changes,
                                   self.logger)
         meta = checkpoint.get('meta') or {}
         loader = self.cfg.get('train_dataloader')
@@ -281,9 +296,10 @@ class ColorizerRunner(Runner):
         if self._resume and self._load_from is None:
             resume_from: Optional[str] = self.checkpoint_directory().resume_source(self.logger)
             if resume_from is not None:
-                self.logger.info(f'Auto resumed from the latest checkpoint {resume_from}.')
+                # after resume(): a refused resume must not have said it resumed
                 self.resume(resume_from)
                 self._has_loaded = True
+                self.logger.info(f'Auto resumed from the latest checkpoint {resume_from}.')
             return None
         return super().load_or_resume()
 

@@ -49,7 +49,7 @@ from .checkpoint_sources import ensure_safe_loaders
 from .model_state import INFERENCE_UNUSED_MODULES, TRAINING_ONLY_MODULES, load_model_state
 from .model_wrappers import unwrapped_key
 from .preemption import guard_workers, interrupts_deferred
-from .run_environment import runtime_environment
+from .run_environment import record_used_backend, runtime_environment
 from .resume_config_check import check_resume_config, check_resume_schedule, global_batch_note
 
 
@@ -116,6 +116,12 @@ class ColorizerRunner(Runner):
     def build_dataloader(*args, **kwargs):
         # Workers that survive a SIGTERM sent to the whole job (preemption.WorkerSignalGuard).
         return guard_workers(Runner.build_dataloader(*args, **kwargs))
+
+    def setup_env(self, env_cfg: dict) -> None:
+        super().setup_env(env_cfg)
+        # The config's dist_cfg (nccl in every default runtime) is logged, dumped to the work
+        # dir and stored in checkpoints: say the backend in use instead (None: no group).
+        record_used_backend(self.cfg)
 
     def _log_env(self, env_cfg: dict) -> None:
         # MMEngine's block prints the configured dist_cfg and "GPU number" even on a CPU run.

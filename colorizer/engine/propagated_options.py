@@ -25,8 +25,8 @@ from mmengine.config import Config
 
 from colorizer.config_error import ConfigError
 
-__all__ = ['PIXEL_SIZE_KEYS', 'PROPAGATED_KEYS', 'split_propagated_options', 'apply_propagated_options',
-           'dataset_description']
+__all__ = ['PIXEL_SIZE_KEYS', 'PROPAGATED_KEYS', 'split_propagated_options',
+           'apply_propagated_options', 'dataset_description']
 
 #: Top-level keys applied to the values computed from them.
 PROPAGATED_KEYS = ('data_root', 'img_size')

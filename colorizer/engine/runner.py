@@ -26,8 +26,11 @@ and every load, whatever hooks the config lists:
   scheduler's class; allow-listed scheduler functions are saved by name;
 - **a resume continues the same computation**: the checkpoint's stored config is compared with
   the current one (:mod:`~colorizer.engine.resume_config_check`) and a difference that changes
-  the model or the data refuses the resume unless ``resume_changed_config`` is set; the
-  process count is saved (``meta['world_size']``) and a changed global batch is logged.
+  the model or the data, or a scheduler whose saved ``end`` came from another run length,
+  refuses the resume (before any success line) unless ``resume_changed_config`` is set; the
+  process count is saved (``meta['world_size']``) and a changed global batch is logged;
+- **the logged config says what runs**: ``env_cfg.dist_cfg.backend`` in the logged, dumped
+  and checkpointed config is the backend in use (``None`` without a process group).
 """
 import os.path as osp
 from typing import Any, Dict, List, Optional

@@ -10,7 +10,9 @@ from the old one:
 
 - ``data_root``: every dataset ``data_root`` / ``sketch_root`` equal to the config's
   ``data_root`` or below it (``<old>/train`` becomes ``<new>/train``);
-- ``img_size``: every dataset ``img_size`` and every pipeline ``size`` equal to the old size.
+- ``img_size``: every dataset ``img_size`` and every pipeline transform's pixel size
+  (:data:`PIXEL_SIZE_KEYS`: ``Resize(size=)``, ``LoadColorImage(min_size=)``, ...) equal to
+  the old size, also inside transforms that wrap others (``transforms=[...]``).
 
 Values a user set explicitly with a dotted option (``train_dataloader.dataset.data_root=X``)
 differ from the old variable and are left alone. A value that reaches nothing is an error: the
@@ -23,12 +25,15 @@ from mmengine.config import Config
 
 from colorizer.config_error import ConfigError
 
-__all__ = ['PROPAGATED_KEYS', 'split_propagated_options', 'apply_propagated_options',
-           'dataset_description']
+__all__ = ['PIXEL_SIZE_KEYS', 'PROPAGATED_KEYS', 'split_propagated_options',
+           'apply_propagated_options', 'dataset_description']
 
 #: Top-level keys applied to the values computed from them.
 PROPAGATED_KEYS = ('data_root', 'img_size')
 _PATH_KEYS = ('data_root', 'sketch_root')
+#: Transform arguments that are a size in pixels: ``size`` (resizing and cropping transforms)
+#: and ``min_size`` (``LoadColorImage``'s smallest decode size).
+PIXEL_SIZE_KEYS = ('size', 'min_size')
 _SPLITS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 #: Trailing folder names that name a split, not a dataset (``afhq/val/dog`` is "dog").
 _SPLIT_FOLDERS = {'train', 'val', 'valid', 'validation', 'test', 'images', 'imgs'}
@@ -107,6 +112,22 @@ def _same_size(value, old) -> bool:
     return value is not None and as_pair(value) == as_pair(old)
 
 
+def _resize_transforms(pipeline, path: str, old, new) -> List[str]:
+    """Set every :data:`PIXEL_SIZE_KEYS` value equal to ``old`` in ``pipeline`` (and in the
+    ``transforms`` of wrapping transforms) to ``new``; return the dotted paths changed."""
+    changed = []
+    for i, transform in enumerate(pipeline if isinstance(pipeline, list) else []):
+        if not isinstance(transform, dict):
+            continue
+        for key in PIXEL_SIZE_KEYS:
+            if _same_size(transform.get(key), old):
+                transform[key] = new
+                changed.append(f'{path}[{i}].{key}')
+        changed += _resize_transforms(transform.get('transforms'), f'{path}[{i}].transforms',
+                                      old, new)
+    return changed
+
+
 def _apply_img_size(cfg: Config, new) -> List[str]:
     old = cfg.get('img_size')
     if old is None:
@@ -117,10 +138,7 @@ def _apply_img_size(cfg: Config, new) -> List[str]:
         if 'img_size' in dataset and _same_size(dataset['img_size'], old):
             dataset['img_size'] = new
             changed.append(f'{path}.img_size')
-        for i, transform in enumerate(dataset.get('pipeline') or []):
-            if isinstance(transform, dict) and _same_size(transform.get('size'), old):
-                transform['size'] = new
-                changed.append(f'{path}.pipeline[{i}].size')
+        changed += _resize_transforms(dataset.get('pipeline'), f'{path}.pipeline', old, new)
     if not changed:
         raise ConfigError(f'img_size={new!r}: no dataset or pipeline of {cfg.filename} uses '
                           f'its img_size {old!r}')

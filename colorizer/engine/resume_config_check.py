@@ -18,24 +18,41 @@ a config file is Python, and executing text found in a checkpoint (as
 ``Config.fromstring`` would) could run code. Values it cannot read as literals are compared
 as their source text.
 
+A longer or shorter run is not a change of computation, except where a parameter scheduler's
+course was derived from the run's length: MMEngine 0.10.7's ``Runner`` sets a scheduler's
+``end`` to ``train_cfg.max_iters`` / ``max_epochs`` when the config gives none (times the epoch
+length with ``convert_to_iter_based``), and derives ``total_iters``, ``T_max`` or
+``total_steps`` from it. A resumed scheduler loads its saved state over the one this config
+built, so it keeps the old run's course. :func:`check_resume_schedule` compares the built
+schedulers with the saved ones on :data:`SCHEDULE_LENGTH_ATTRS` and refuses such a resume
+unless the user accepts the old schedule (``--resume-changed-config``; a warning then says
+which schedule keeps its old end).
+
 The process count is not part of the config; colorizer saves it as
 ``checkpoint['meta']['world_size']``. A change of process count (or of the global batch) is
 allowed and logged by :func:`global_batch_note` with the old and new global batch and the
 sample position at which the data order continues.
 """
 import ast
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .checkpoint_errors import CheckpointError
 
-__all__ = ['COMPARED_KEYS', 'ChangedConfigError', 'check_resume_config', 'config_changes',
-           'global_batch_note', 'parse_config_text']
+__all__ = ['COMPARED_KEYS', 'SCHEDULE_LENGTH_ATTRS', 'ChangedConfigError', 'check_resume_config',
+           'check_resume_schedule', 'config_changes', 'global_batch_note', 'parse_config_text',
+           'schedule_length_changes']
 
 #: Top-level config keys that change the model's computation or the training data.
 COMPARED_KEYS = ('model', 'data_preprocessor', 'train_dataloader', 'optim_wrapper',
                  'param_scheduler', 'randomness')
 #: Train-loader settings that change speed, not which samples form which batch.
 LOADER_SPEED_KEYS = ('num_workers', 'persistent_workers', 'pin_memory', 'prefetch_factor')
+#: Scheduler attributes that fix the course of a schedule (MMEngine 0.10.7): ``begin`` and
+#: ``end``, and what the schedulers derive from them when built: ``total_iters`` (Linear,
+#: Poly, Constant), ``T_max`` (CosineAnnealing), ``total_steps`` (OneCycle).
+SCHEDULE_LENGTH_ATTRS = ('begin', 'end', 'total_steps', 'T_max', 'total_iters')
+#: Loop lengths a scheduler's default ``end`` is taken from.
+LOOP_LENGTH_KEYS = ('max_iters', 'max_epochs')
 #: Differences listed in one error message (the rest are counted).
 MAX_LISTED = 12
 
@@ -180,6 +197,103 @@ def check_resume_config(checkpoint: Mapping[str, Any], cfg_text: str, filename: 
     logger.warning(f'resuming from {filename} with a changed config, on purpose '
                    f'(--resume-changed-config): {listed}')
     return old
+
+
+def _scheduler_pairs(built: Any, saved: Any) -> Iterator[Tuple[str, Any, Mapping]]:
+    """``(name, built scheduler, saved state)`` for each scheduler with a saved state."""
+    if isinstance(built, Mapping):
+        groups = [(f'[{name!r}]', schedulers,
+                   saved.get(name) if isinstance(saved, Mapping) else None)
+                  for name, schedulers in built.items()]
+    else:
+        groups = [('', built, saved)]
+    for group, schedulers, states in groups:
+        if not isinstance(schedulers, (list, tuple)) or not isinstance(states, (list, tuple)):
+            continue
+        for i, (scheduler, state) in enumerate(zip(schedulers, states)):
+            # a scheduler still given as a config has no built course to compare
+            if isinstance(state, Mapping) and not isinstance(scheduler, Mapping):
+                yield (f'param_scheduler{group}[{i}] ({type(scheduler).__name__})', scheduler,
+                       state)
+
+
+def schedule_length_changes(built: Any, saved: Any) -> List[Tuple[str, str, Any, Any]]:
+    """Where the saved schedulers' course differs from the one this config builds.
+
+    Args:
+        built: The runner's built ``param_schedulers`` (a list, or a dict of lists per
+            optimiser wrapper).
+        saved: The checkpoint's ``param_schedulers`` (the same layout of state dicts).
+
+    Returns:
+        list[tuple[str, str, Any, Any]]: ``(scheduler, attribute, saved value, built value)``
+        for each attribute of :data:`SCHEDULE_LENGTH_ATTRS` that differs.
+    """
+    changes = []
+    for name, scheduler, state in _scheduler_pairs(built, saved):
+        for attr in SCHEDULE_LENGTH_ATTRS:
+            if attr in state and hasattr(scheduler, attr):
+                before, after = state[attr], getattr(scheduler, attr)
+                if before != after:
+                    changes.append((name, attr, before, after))
+    return changes
+
+
+def _loop_length_change(old_cfg: Optional[Mapping[str, Any]],
+                        new_train_cfg: Optional[Mapping[str, Any]]) -> str:
+    """``'train_cfg.max_iters changed from 4 to 8'``, or what else derives the schedule."""
+    old_train_cfg = old_cfg.get('train_cfg') if isinstance(old_cfg, Mapping) else None
+    if isinstance(old_train_cfg, Mapping) and isinstance(new_train_cfg, Mapping):
+        changed = [f'train_cfg.{key} changed from {old_train_cfg.get(key)!r} to '
+                   f'{new_train_cfg.get(key)!r}' for key in LOOP_LENGTH_KEYS
+                   if old_train_cfg.get(key) != new_train_cfg.get(key)]
+        if changed:
+            return ', '.join(changed)
+    return ('the schedule this config builds differs from the saved one (its end, or the run '
+            'length or epoch length it is derived from, changed)')
+
+
+def check_resume_schedule(built: Any, saved: Any, old_cfg: Optional[Mapping[str, Any]],
+                          new_train_cfg: Optional[Mapping[str, Any]], filename: str,
+                          allow_changes: bool, logger) -> None:
+    """Refuse a resume whose saved schedulers would keep a course this config changed.
+
+    ``Runner.resume`` loads each saved scheduler state over the scheduler this config built
+    (``__dict__.update``), so a schedule whose ``end`` was derived from the first run's
+    ``max_iters`` keeps that end after a resume with a longer run, silently.
+
+    Args:
+        built: The runner's built ``param_schedulers``.
+        saved: The checkpoint's ``param_schedulers``.
+        old_cfg: The checkpoint's stored config (from :func:`check_resume_config`), or
+            ``None``.
+        new_train_cfg: The current config's ``train_cfg``.
+        filename (str): The checkpoint's name, for messages.
+        allow_changes (bool): ``--resume-changed-config``: keep the saved schedule, warn.
+        logger: Where the warning goes (``MMLogger``).
+
+    Raises:
+        ChangedConfigError: A scheduler's saved course differs from the built one and
+            ``allow_changes`` is false; one line naming each scheduler, the attribute with
+            its saved and new value, the run-length change and what to do.
+    """
+    changes = schedule_length_changes(built, saved)
+    if not changes:
+        return
+    listed = '; '.join(f'{name} {attr}: saved {before!r}, this config {after!r}'
+                       for name, attr, before, after in changes[:MAX_LISTED])
+    if len(changes) > MAX_LISTED:
+        listed += f'; and {len(changes) - MAX_LISTED} more'
+    cause = _loop_length_change(old_cfg, new_train_cfg)
+    if not allow_changes:
+        raise ChangedConfigError(
+            f'refusing to resume from {filename}: {cause}, but the resumed parameter '
+            f'schedulers would keep the schedule they were saved with ({listed}). Pass '
+            '--resume-changed-config (config: resume_changed_config = True) to keep the old '
+            'schedule, or start a new run from these weights with --cfg-options '
+            f'load_from={filename} (without --resume) to follow the new one')
+    logger.warning(f'resuming from {filename} with the saved schedule (--resume-changed-config): '
+                   f'{cause}; the schedule keeps its old end ({listed})')
 
 
 def global_batch_note(old_cfg: Optional[Mapping[str, Any]], old_world_size: Optional[int],

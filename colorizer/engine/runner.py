@@ -26,8 +26,11 @@ and every load, whatever hooks the config lists:
   scheduler's class; allow-listed scheduler functions are saved by name;
 - **a resume continues the same computation**: the checkpoint's stored config is compared with
   the current one (:mod:`~colorizer.engine.resume_config_check`) and a difference that changes
-  the model or the data refuses the resume unless ``resume_changed_config`` is set; the
-  process count is saved (``meta['world_size']``) and a changed global batch is logged.
+  the model or the data, or a scheduler whose saved ``end`` came from another run length,
+  refuses the resume (before any success line) unless ``resume_changed_config`` is set; the
+  process count is saved (``meta['world_size']``) and a changed global batch is logged;
+- **the logged config says what runs**: ``env_cfg.dist_cfg.backend`` in the logged, dumped
+  and checkpointed config is the backend in use (``None`` without a process group).
 """
 import os.path as osp
 from typing import Any, Dict, List, Optional
@@ -49,8 +52,8 @@ from .checkpoint_sources import ensure_safe_loaders
 from .model_state import INFERENCE_UNUSED_MODULES, TRAINING_ONLY_MODULES, load_model_state
 from .model_wrappers import unwrapped_key
 from .preemption import guard_workers, interrupts_deferred
-from .run_environment import runtime_environment
-from .resume_config_check import check_resume_config, global_batch_note
+from .run_environment import record_used_backend, runtime_environment
+from .resume_config_check import check_resume_config, check_resume_schedule, global_batch_note
 
 
 class ColorizerRunner(Runner):
@@ -117,6 +120,12 @@ class ColorizerRunner(Runner):
         # Workers that survive a SIGTERM sent to the whole job (preemption.WorkerSignalGuard).
         return guard_workers(Runner.build_dataloader(*args, **kwargs))
 
+    def setup_env(self, env_cfg: dict) -> None:
+        super().setup_env(env_cfg)
+        # The config's dist_cfg (nccl in every default runtime) is logged, dumped to the work
+        # dir and stored in checkpoints: say the backend in use instead (None: no group).
+        record_used_backend(self.cfg)
+
     def _log_env(self, env_cfg: dict) -> None:
         # MMEngine's block prints the configured dist_cfg and "GPU number" even on a CPU run.
         lines = [f'{k}: {v}' for k, v in collect_env().items()]
@@ -152,7 +161,10 @@ class ColorizerRunner(Runner):
         load_model_state(model, checkpoint, filename, exempt=self._load_exempt,
                          revise_keys=revise_keys)
         self._has_loaded = True
-        self.logger.info(f'Load checkpoint from {filename}')
+        if self._resume_flags is None:
+            # a resume says so once it has restored everything (resume), never before a
+            # refusal of a later state
+            self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
 
     def test(self) -> dict:
@@ -167,13 +179,19 @@ class ColorizerRunner(Runner):
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:
-        """MMEngine's resume, refusing checkpoints that lack a state it restores."""
+        """MMEngine's resume, refusing checkpoints that lack a state it restores.
+
+        Every check runs before any state is restored, and the success line
+        (``Resumed from ...``) comes after the last state is restored, so a refused resume
+        logs no success.
+        """
         self._resume_flags = (resume_optimizer, resume_param_scheduler)
         try:
             super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
             self._resumed_here = True
         finally:
             self._resume_flags = None
+        self.logger.info(f'Resumed from {filename}')
 
     def _replay_validation_after_resume(self) -> None:
         """Run the validation that followed the resumed checkpoint in the interrupted run,
@@ -211,12 +229,18 @@ class ColorizerRunner(Runner):
                 'or published checkpoint keeps the weights only). Resuming would restart them '
                 'from scratch at a late iteration. To start a new run from its weights, use '
                 f'--cfg-options load_from={filename} without --resume')
-        self._check_same_computation(checkpoint, filename)
+        self._check_same_computation(checkpoint, filename, resume_param_scheduler)
 
-    def _check_same_computation(self, checkpoint: Dict[str, Any], filename: str) -> None:
-        """Refuse a changed model or data config; log a changed global batch."""
-        old = check_resume_config(checkpoint, self.cfg.pretty_text, filename,
-                                  bool(self.cfg.get('resume_changed_config', False)),
+    def _check_same_computation(self, checkpoint: Dict[str, Any], filename: str,
+                                resume_param_scheduler: bool) -> None:
+        """Refuse a changed model or data config, or a scheduler that would keep the old
+        run's length; log a changed global batch."""
+        allow_changes = bool(self.cfg.get('resume_changed_config', False))
+        old = check_resume_config(checkpoint, self.cfg.pretty_text, filename, allow_changes,
+                                  self.logger)
+        if resume_param_scheduler and self.param_schedulers:
+            check_resume_schedule(self.param_schedulers, checkpoint.get('param_schedulers'), old,
+                                  self.cfg.get('train_cfg'), filename, allow_changes,
                                   self.logger)
         meta = checkpoint.get('meta') or {}
         loader = self.cfg.get('train_dataloader')
@@ -281,9 +305,10 @@ class ColorizerRunner(Runner):
         if self._resume and self._load_from is None:
             resume_from: Optional[str] = self.checkpoint_directory().resume_source(self.logger)
             if resume_from is not None:
-                self.logger.info(f'Auto resumed from the latest checkpoint {resume_from}.')
+                # after resume(): a refused resume must not have said it resumed
                 self.resume(resume_from)
                 self._has_loaded = True
+                self.logger.info(f'Auto resumed from the latest checkpoint {resume_from}.')
             return None
         return super().load_or_resume()
 

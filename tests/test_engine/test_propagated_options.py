@@ -60,3 +60,36 @@ def test_dataset_description_follows_the_folder():
     assert dataset_description(cfg)['dataset'] == cfg.dataset_name
     cfg, _ = _load('configs/sga/sga_afhq_dog.py', data_root='/x/afhq2')
     assert dataset_description(cfg)['dataset'] == 'dog'  # /x/afhq2/val/dog: split folder skipped
+
+
+def _sizes(node, path=''):
+    """``(dotted path, value)`` of every img_size / size / min_size below ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ('img_size', 'size', 'min_size'):
+                yield f'{path}.{key}', value
+            yield from _sizes(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _sizes(value, f'{path}[{i}]')
+
+
+def test_img_size_reaches_every_size_of_a_paper_config_including_the_decode_size():
+    cfg, changed = _load('configs/sga/sga_afhq_dog.py', {'img_size': 128})
+    sizes = dict(_sizes({split: cfg[split] for split in
+                         ('train_dataloader', 'val_dataloader', 'test_dataloader')}))
+    assert sizes['.train_dataloader.dataset.pipeline[0].min_size'] == 128  # LoadColorImage
+    assert cfg.train_dataloader.dataset.pipeline[0]['type'] == 'LoadColorImage'
+    assert len(sizes) >= 4 and set(sizes.values()) == {128}, sizes
+    assert 'train_dataloader.dataset.pipeline[0].min_size' in changed['img_size']
+
+
+def test_img_size_reaches_transforms_inside_wrapping_transforms():
+    cfg = Config(dict(img_size=64, train_dataloader=dict(dataset=dict(
+        type='ColorizationDataset', pipeline=[
+            dict(type='RandomChoice', transforms=[dict(type='Resize', size=64),
+                                                  dict(type='CenterCrop', size=32)])]))))
+    changed = apply_propagated_options(cfg, {'img_size': (96, 128)})
+    inner = cfg.train_dataloader.dataset.pipeline[0]['transforms']
+    assert inner[0]['size'] == (96, 128) and inner[1]['size'] == 32  # 32 was not img_size
+    assert changed['img_size'] == ['train_dataloader.dataset.pipeline[0].transforms[0].size']

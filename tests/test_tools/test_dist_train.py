@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from colorizer.engine.resume_config_check import parse_config_text
 from tool_runner import ROOT, TINY, free_port, run_tool
 
 
@@ -30,6 +31,10 @@ def test_two_cpu_processes_keep_identical_weights(tmp_path):
     # They trained: the generator moved away from its initialisation on both ranks.
     log = next(work.glob('*/*.log')).read_text()
     assert 'Iter(train) [3/3]' in log
+    # The logged and dumped config name the backend in use, not the default runtime's nccl.
+    assert 'nccl' not in log
+    dumped = parse_config_text((work / 'dist_demo.py').read_text())
+    assert dumped['env_cfg']['dist_cfg'] == {'backend': 'gloo'}
 
 
 def test_two_nodes_of_one_process_each_through_the_same_script(tmp_path):

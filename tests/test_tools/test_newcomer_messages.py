@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from colorizer.engine import safe_load
+from colorizer.engine.resume_config_check import parse_config_text
 from tool_runner import TINY, run_tool, train
 
 
@@ -18,6 +20,12 @@ def test_test_tool_names_results_after_the_checkpoint_and_says_when_it_replaces(
     assert 'Device: cpu' in block and 'Process group backend: none (one process)' in block
     assert 'Processes (world size): 1' in block
     assert 'GPU number' not in block and 'nccl' not in block
+    # So do the logged config, the one dumped to the work dir and the one in each checkpoint:
+    # no process group, no backend (the default runtime configures nccl).
+    assert 'nccl' not in trained.stdout + trained.stderr
+    saved = safe_load(str(work / 'iter_2.pth'))
+    for text in ((work / 'sga_demo.py').read_text(), saved['meta']['cfg']):
+        assert parse_config_text(text)['env_cfg']['dist_cfg'] == {'backend': None}
 
     def test(checkpoint):
         return run_tool([sys.executable, 'tools/test.py', 'configs/sga/sga_demo.py',

@@ -8,7 +8,7 @@ from colorizer.engine import safe_load
 from colorizer.engine.checkpoint_safety import pack_history_buffers
 from colorizer.engine.resume_config_check import (config_changes, global_batch_note,
                                                   parse_config_text)
-from tool_runner import TINY, train
+from tool_runner import ROOT, TINY, train
 
 from test_clean_runs import run_jobs
 
@@ -57,6 +57,7 @@ def test_resume_refuses_each_changed_computation_unless_asked_and_logs_global_ba
         assert f'{key}: {before!r} -> {after!r}' in message
         assert '--resume-changed-config' in message
         assert not any('Traceback' in line for line in lines)
+        assert not _success_lines(lines), _success_lines(lines)
         assert not list((tmp_path / f'refused{i}').glob('iter_*.pth'))  # nothing trained
     status, lines = runs[3]
     assert status == 0, lines[-20:]
@@ -90,3 +91,61 @@ def test_global_batch_note_for_each_direction():
         cfg, 1, 4, 2, 10, by_epoch=False)
     assert 'epoch 3' in global_batch_note(cfg, 1, 4, 2, 10, by_epoch=True, epoch=3)
     assert global_batch_note(cfg, None, 4, 2, 10, by_epoch=False) is None
+
+
+#: Lines that say a resume succeeded (colorizer's and MMEngine's).
+SUCCESS_LINES = ('Resumed from', 'Auto resumed', 'resumed epoch', 'Load checkpoint from')
+
+
+def _success_lines(lines):
+    return [line for line in lines if any(s in line for s in SUCCESS_LINES)]
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_schedule_whose_end_came_from_the_old_run_length(tmp_path):
+    # LinearLR's end (and its total_iters) default to train_cfg.max_iters; ConstantLR's end
+    # is explicit, so a longer run does not change it.
+    config = tmp_path / 'scheduled.py'
+    config.write_text(
+        f"_base_ = ['{(ROOT / CONFIG).as_posix()}']\n"
+        "param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False),\n"
+        "                   dict(type='ConstantLR', factor=0.5, by_epoch=False, end=2)]\n")
+    base = tmp_path / 'base'
+    train(base, 'train_cfg.max_iters=2', *COMMON, config=str(config))
+    checkpoint = base / 'iter_2.pth'
+    auto = tmp_path / 'auto'  # --resume without a path: the work dir's last checkpoint
+    auto.mkdir()
+    (auto / 'iter_2.pth').write_bytes(checkpoint.read_bytes())
+    (auto / 'last_checkpoint').write_text(str(auto / 'iter_2.pth'))
+
+    def job(work_dir, *options):
+        return [str(config), str(work_dir), *TINY, 'train_cfg.max_iters=4', *COMMON,
+                'resume=True', *options]
+
+    runs = run_jobs([job(tmp_path / 'refused', f'load_from={checkpoint}'),
+                     job(auto),
+                     job(tmp_path / 'asked', f'load_from={checkpoint}',
+                         'resume_changed_config=True')], tmp_path)
+
+    for status, lines in runs[:2]:
+        assert status != 0
+        message = next(line for line in lines if 'refusing to resume from' in line)
+        assert 'train_cfg.max_iters changed from 2 to 4' in message
+        for group in ('generator', 'discriminator'):
+            assert f"param_scheduler['{group}'][0] (LinearLR) end: saved 2, this config 4" \
+                in message
+        assert 'total_iters: saved 1, this config 3' in message
+        assert 'ConstantLR' not in message
+        assert '--resume-changed-config' in message
+        assert not _success_lines(lines), _success_lines(lines)
+        assert not any('Traceback' in line for line in lines)
+    assert not list((tmp_path / 'refused').glob('iter_*.pth'))
+    assert not list(auto.glob('iter_[!2]*.pth'))  # nothing trained
+
+    status, lines = runs[2]
+    assert status == 0, lines[-20:]
+    warning = next(line for line in lines if 'the schedule keeps its old end' in line)
+    assert 'train_cfg.max_iters changed from 2 to 4' in warning and 'LinearLR' in warning
+    assert any(f'Resumed from {checkpoint}' in line for line in lines)
+    saved = safe_load(str(tmp_path / 'asked' / 'iter_4.pth'))
+    assert saved['param_schedulers']['generator'][0]['end'] == 2  # the old schedule, as said

@@ -231,8 +231,38 @@ class ColorizationMetric(BaseMetric):
         self.prefix = self.explicit_prefix or protocol_prefix(
             r.get('protocol') for r in results)
 
+    def check_results(self, results: list) -> None:
+        """Refuse results that are not one dict per sample, naming this metric's class.
+
+        Everything after ``process`` (the protocol prefix, :meth:`compute_values`) reads
+        the results as dicts; without this check a metric appending anything else fails in
+        the first validation with an ``AttributeError`` that names neither the metric nor
+        the contract.
+
+        Raises:
+            TypeError: An entry of ``results`` is not a dict.
+        """
+        for i, result in enumerate(results):
+            if not isinstance(result, Mapping):
+                name = type(self).__name__
+                raise TypeError(
+                    f'{name}.process must append one dict per sample to self.results (its '
+                    "values, and the sample's 'protocol' from protocol_of), but "
+                    f'results[{i}] is a {type(result).__name__}: {result!r:.80}')
+
+    def evaluate(self, size: int) -> dict:
+        """Check this process's results (on every rank, so none waits for a failed one), then
+        MMEngine's evaluate: gather, :meth:`compute_metrics`, prefix the names."""
+        self.check_results(self.results)
+        return super().evaluate(size)
+
     def compute_metrics(self, results: list) -> dict:
-        """Choose the prefix, then compute the bare-named metrics (:meth:`compute_values`)."""
+        """Choose the prefix, then compute the bare-named metrics (:meth:`compute_values`).
+
+        Raises:
+            TypeError: ``results`` holds something other than dicts (:meth:`check_results`).
+        """
+        self.check_results(results)
         self.choose_prefix(results)
         return self.compute_values(results)
 

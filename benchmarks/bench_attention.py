@@ -39,6 +39,7 @@ from benchmark_record import LoadWatch, write_record
 import torch.nn.functional as F
 
 from colorizer.models.attention.sga_kernels import sga_aggregate
+from colorizer.fileio import strict_dumps
 
 VARIANTS = ('paper', 'chunked')
 DEFAULT_CHUNK = inspect.signature(sga_aggregate).parameters['chunk_size'].default
@@ -166,7 +167,7 @@ def _memory_child(args) -> None:
     run_once(fn, make_inputs(min(n, 64), args, seed=1), mode)  # load kernels, thread pools
     inputs = make_inputs(n, args)
     peak = measure_memory(lambda: run_once(fn, inputs, mode), args.device)
-    print(json.dumps(dict(peak_mib=peak)))
+    print(strict_dumps(dict(peak_mib=peak)))
 
 
 def memory_in_subprocess(variant: str, n: int, mode: str, args) -> float:

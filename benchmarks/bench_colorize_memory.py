@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 import numpy as np  # noqa: E402
 from benchmark_record import LoadWatch, write_record  # noqa: E402
+from colorizer.fileio import strict_dumps  # noqa: E402
 
 _UNLIMITED = 10**12
 
@@ -154,13 +155,13 @@ def markdown(result: dict) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.child:
-        print(json.dumps(run_case(json.loads(args.child), args)))
+        print(strict_dumps(run_case(json.loads(args.child), args)))
         return {}
     watch = LoadWatch()
     rows = []
     for case in cases(args):
         cmd = [sys.executable, os.path.abspath(__file__), '--config', args.config,
-               '--device', args.device, '--child', json.dumps(case)]
+               '--device', args.device, '--child', strict_dumps(case)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"case {case['name']} failed:\n{proc.stderr[-3000:]}")

@@ -11,7 +11,7 @@ then scores both checkpoints on the real test split with ``tools/test.py <real c
 --data-root DIR``: segment accuracy, ΔE over the regions, SSIM, PSNR, and the cross map's
 region mass against chance over the drawn shapes. The JSON holds every run's metrics, per
 method the paired (same seed) difference real - xdog, and per regime each method's paired
-difference from SGA (``against_sga_*``, with the number of seeds it is ahead on); the PNG
+difference from SGA (``against_sga_*``, with the number of seeds it is better on); the PNG
 shows real line art | reference | exact target | each method's output (first seed).
 
 Examples::
@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from colorizer.fileio import strict_dumps
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchmark_record import LoadWatch, write_record  # noqa: E402
@@ -124,7 +126,7 @@ def train_and_test(args, method: str, regime: str, seed: int) -> dict:
     metrics = {k: v for k, v in json.loads(out.read_text()).items() if '/' in k}
     run = dict(method=method, regime=regime, seed=seed, train_s=round(train_s, 1),
                test_s=round(test_s, 1), metrics=metrics, images=str(work / 'real_test_images'))
-    (work / 'run.json').write_text(json.dumps(run, indent=2) + '\n')
+    (work / 'run.json').write_text(strict_dumps(run, indent=2) + '\n')
     return run
 
 
@@ -167,9 +169,11 @@ def paired(runs: list, key: str) -> dict:
     return table
 
 
-def paired_against(runs: list, key: str, baseline: str = 'sga') -> dict:
+def paired_against(runs: list, key: str, baseline: str = 'sga',
+                   higher_is_better: bool = True) -> dict:
     """Per regime and method: method - ``baseline`` of ``key``, paired by seed (mean, sample
-    std, per seed, and how many seeds the method is ahead on)."""
+    std, per seed, and ``better``: on how many seeds the method is better, i.e. higher, or
+    lower with ``higher_is_better=False``)."""
     table = {}
     for regime in sorted({r['regime'] for r in runs}):
         by = {(r['method'], r['seed']): r['metrics'][key] for r in runs
@@ -181,7 +185,7 @@ def paired_against(runs: list, key: str, baseline: str = 'sga') -> dict:
                 table.setdefault(regime, {})[method] = dict(
                     seeds=seeds, per_seed=diffs, mean=float(np.mean(diffs)),
                     std=float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None,
-                    ahead=sum(d > 0 for d in diffs))
+                    better=sum((d > 0) if higher_is_better else (d < 0) for d in diffs))
     return table
 
 
@@ -230,13 +234,13 @@ def _signed(cell: dict, digits: int) -> str:
     text = f"{cell['mean']:+.{digits}f}"
     if cell.get('std') is not None:
         text += f" ± {cell['std']:.{digits}f}"
-    return text + f" ({cell['ahead']}/{len(cell['seeds'])})"
+    return text + f" ({cell['better']}/{len(cell['seeds'])} better)"
 
 
 def markdown_tables(record: dict) -> str:
     """The README's tables from a record: per method and regime (mean ± sample std over
-    seeds), then each method - SGA paired by seed (in brackets: seeds on which the method's
-    value is higher)."""
+    seeds), then each method - SGA paired by seed (in brackets: on how many seeds the method
+    is better than SGA: higher accuracy and region mass, lower ΔE)."""
     acc, de = record['segment_accuracy'], record['segment_delta_e']
     mass, chance = record.get('region_mass', {}), record.get('region_chance', {})
     lines = ['| method | trained on | n | segment accuracy ↑ | segment ΔE ↓ | '
@@ -262,7 +266,7 @@ def markdown_tables(record: dict) -> str:
             if cells[0] is None:
                 continue
             texts = [_signed(cell, digits) if cell else '-'
-                     for cell, digits in zip(cells, (3, 1, 3))]
+                     for cell, digits in zip(cells, (3, 2, 3))]
             lines.append(f"| {NAMES.get(method, method)} | {REGIME_NAMES[regime]} | "
                          + ' | '.join(texts) + ' |')
     return '\n'.join(lines) + '\n'
@@ -282,14 +286,14 @@ def main(argv=None) -> dict:
         splits['val'] = splits['val'][:args.test_limit]
         Path(args.work_dir).mkdir(parents=True, exist_ok=True)
         args.split_file = str(Path(args.work_dir).resolve() / 'split_limited.json')
-        Path(args.split_file).write_text(json.dumps(splits))
+        Path(args.split_file).write_text(strict_dumps(splits))
     watch = LoadWatch()
     jobs = [(m, g, s) for m in args.methods for s in args.seeds for g in args.regimes]
     runs = []
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
         futures = [pool.submit(run_or_reuse, args, *job) for job in jobs]
         for future in concurrent.futures.as_completed(futures):
-            print(json.dumps(future.result()), flush=True)
+            print(strict_dumps(future.result()), flush=True)
             runs.append(future.result())
             # after every run, so that a crash or a kill leaves the finished runs on disk
             write_record(args.out, _result(args, runs), watch)
@@ -315,7 +319,8 @@ def _result(args, runs: list) -> dict:
                 paired_segment_delta_e=paired(runs, 'self_ref/segment_delta_e'),
                 paired_region_mass=paired(runs, 'self_ref/corr/region_mass'),
                 against_sga_segment_accuracy=paired_against(runs, 'self_ref/segment_accuracy'),
-                against_sga_segment_delta_e=paired_against(runs, 'self_ref/segment_delta_e'),
+                against_sga_segment_delta_e=paired_against(runs, 'self_ref/segment_delta_e',
+                                                           higher_is_better=False),
                 against_sga_region_mass=paired_against(runs, 'self_ref/corr/region_mass'))
 
 

@@ -33,7 +33,6 @@ Examples::
         --real-data-root data/openclipart_line_art
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -60,6 +59,7 @@ from colorizer.models.data_preprocessors.colorization_data_preprocessor import \
 from colorizer.postprocessing import RegionFill  # noqa: E402
 from colorizer.registry import DATASETS  # noqa: E402
 from colorizer.visualization import make_grid, save_image  # noqa: E402
+from colorizer.fileio import strict_dumps  # noqa: E402
 
 #: Arm name -> config. The shipped recipe first.
 ARMS = {
@@ -262,7 +262,7 @@ def main(argv=None) -> Dict:
                     model, real_test_dataset(args.real_data_root, model.img_size,
                                              args.real_split_file), real=True)['scores']
             runs[arm][seed] = run
-            print(f'{arm} seed {seed}: ' + json.dumps(
+            print(f'{arm} seed {seed}: ' + strict_dumps(
                 {k: run[k] for k in ('synthetic', 'real_line_art') if k in run}))
     result = dict(arms={arm: ARMS[arm] for arm in args.arms}, seeds=args.seeds,
                   iters=args.iters, batch_size=args.batch_size,

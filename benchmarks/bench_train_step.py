@@ -58,6 +58,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_attention import environment, measure_memory  # noqa: E402
 from benchmark_record import LoadWatch, write_record  # noqa: E402
 from step_timing import amp_dtype, inference_throughput, train_throughput  # noqa: E402
+from colorizer.fileio import strict_dumps  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / 'configs' / '_base_' / 'models' / 'sga.py'
@@ -286,7 +287,7 @@ def _memory_child(args) -> None:
     forward_backward(make_batch(tiny))
     batch = make_batch(args)
     peak = measure_memory(lambda: forward_backward(batch), args.device)
-    print(json.dumps(dict(peak_mib=peak)))
+    print(strict_dumps(dict(peak_mib=peak)))
 
 
 def peak_memory(args) -> Dict[str, float]:

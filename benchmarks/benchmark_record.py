@@ -13,13 +13,14 @@ Usage in a benchmark script::
     result = run(args)
     write_record(args.out, result, watch, threads=1)
 """
-import json
 import os
 import platform
 import shlex
 import sys
 from importlib import metadata
 from pathlib import Path
+
+from colorizer.fileio import strict_dumps
 
 #: Fields a record always has (tests check them).
 RECORD_FIELDS = ('machine', 'libraries', 'threads', 'load_average', 'command')
@@ -124,5 +125,5 @@ def write_record(path, result: dict, watch: LoadWatch, torch_threads=None) -> di
     payload = dict(result, record=record(watch, torch_threads))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + '\n')
+    path.write_text(strict_dumps(payload, indent=2) + '\n')  # NaN as null
     return payload

@@ -7,7 +7,6 @@ Examples::
     bash tools/dist_test.sh configs/sga/sga_afhq_dog.py ckpt.pth 8
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -23,6 +22,7 @@ from mmengine.dist import is_main_process  # noqa: E402
 from colorizer.engine import (ColorizerRunner, init_distributed,  # noqa: E402
                               shutdown_distributed)
 from colorizer.engine.checkpoint_errors import CheckpointError, one_line  # noqa: E402
+from colorizer.fileio import strict_dumps  # noqa: E402
 from colorizer.engine.checkpoint_sources import is_remote  # noqa: E402
 from colorizer.engine.component_validation import check_components  # noqa: E402
 from colorizer.engine.config_validation import ConfigError, check_config  # noqa: E402
@@ -112,9 +112,9 @@ def main(argv=None):
                       method=cfg.get('method'), **dataset_description(cfg),
                       region_fill=cfg.model.get('region_fill') is not None,
                       **{k: float(v) for k, v in metrics.items()})
-        with open(out, 'w') as f:
-            json.dump(record, f, indent=2)
-        print(json.dumps(record, indent=2))
+        with open(out, 'w') as f:  # a NaN metric is written as null
+            f.write(strict_dumps(record, indent=2))
+        print(strict_dumps(record, indent=2))
         print(f'metrics written to {out}' + (' (it held an earlier result, now replaced)'
                                              if replaced else ''))
     shutdown_distributed()

@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 import cv2
 import numpy as np
 
+from colorizer.fileio import strict_dumps
 from .line_art_gates import STRICT_GATES, GateThresholds, failed_gates, measure_drawing
 from .svg_line_art import INK_LABEL, SvgRejected, parse_drawing
 from .svg_rendering import decode_labels, render_svg
@@ -158,7 +159,7 @@ def _work(job) -> dict:
                     sha1=hashlib.sha1(svg).hexdigest(), **result['meta'])
         tmp = osp.join(dst, 'meta', name + '.json.tmp')
         with open(tmp, 'w') as f:
-            json.dump(meta, f, indent=1)
+            f.write(strict_dumps(meta, indent=1))
         os.replace(tmp, osp.join(dst, 'meta', name + '.json'))
     return record
 
@@ -219,7 +220,7 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
         with open(log_path, 'a') as log:
             for record in records:
                 done[record['name']] = record
-                log.write(json.dumps(record) + '\n')
+                log.write(strict_dumps(record) + '\n')
                 log.flush()
     finally:
         if pool:
@@ -239,5 +240,5 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
                    workers=workers, size=size, spot_blacks=spot_blacks, transparent=transparent,
                    thresholds=thresholds.to_dict())
     with open(osp.join(dst, 'summary.json'), 'w') as f:
-        json.dump(summary, f, indent=1)
+        f.write(strict_dumps(summary, indent=1))
     return summary

@@ -83,7 +83,10 @@ def test_each_method_against_sga_paired_by_seed_and_regime():
     table = bench.paired_against(runs, key)
     assert set(table) == {'real', 'xdog'} and 'sga' not in table['real']
     assert table['real']['oracle']['per_seed'] == pytest.approx([0.10, -0.01])
-    assert table['real']['oracle']['ahead'] == 1
+    assert table['real']['oracle']['better'] == 1
+    # lower is better (ΔE): the seed where the method's value is lower counts
+    lower = bench.paired_against(runs, key, higher_is_better=False)
+    assert lower['real']['oracle']['better'] == 1 and lower['xdog']['oracle']['better'] == 0
     assert table['real']['oracle']['mean'] == pytest.approx(0.045)
     assert table['xdog']['oracle']['seeds'] == [0]  # seed 1 has no SGA run to pair with
     assert table['xdog']['oracle']['std'] is None
@@ -107,5 +110,5 @@ def test_readme_tables_from_a_record(tmp_path, capsys):
     assert '| oracle map (control) | real line art | 2 | 0.380 ± 0.028 | 52.0 ± 2.8 | ' \
         '0.920 ± 0.028 (0.130) |' in table
     # oracle - SGA per seed: +0.10, +0.04 accuracy; -10, -4 ΔE; +0.74, +0.60 mass
-    assert '| oracle map (control) | real line art | +0.070 ± 0.042 (2/2) | ' \
-        '-7.0 ± 4.2 (0/2) | +0.670 ± 0.099 (2/2) |' in table
+    assert '| oracle map (control) | real line art | +0.070 ± 0.042 (2/2 better) | ' \
+        '-7.00 ± 4.24 (2/2 better) | +0.670 ± 0.099 (2/2 better) |' in table

@@ -27,7 +27,6 @@ Example::
         work_dirs/scft_demo/iter_1500.pth --out figs/per_loss --num-batches 8
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -44,6 +43,7 @@ from plot_gradient_cosine import histogram_figure, slug  # noqa: E402
 from spectrum import build  # noqa: E402
 
 from colorizer.engine.checkpoint_errors import CheckpointError  # noqa: E402
+from colorizer.fileio import strict_dumps  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -174,7 +174,7 @@ def write_outputs(result: dict, out: str, meta: dict) -> List[str]:
                 f'{loss} alone, {name} [{specs[name]["type"]}]{note}'))
     json_path = osp.join(out, 'gradient_cosine_per_loss.json')
     with open(json_path, 'w') as f:
-        json.dump(record, f, indent=1)
+        f.write(strict_dumps(record, indent=1))
     npz_path = osp.join(out, 'gradient_cosine_per_loss.npz')
     np.savez_compressed(npz_path, **arrays)
     return [json_path, npz_path] + written

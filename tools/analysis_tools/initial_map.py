@@ -25,7 +25,6 @@ Example::
     python tools/analysis_tools/initial_map.py --out docs/figures/study/initial_map.json
 """
 import argparse
-import json
 import os
 import os.path as osp
 import sys
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 from mmengine.dataset import pseudo_collate
 
 from colorizer.datasets import SyntheticToonDataset
+from colorizer.fileio import strict_dumps
 from colorizer.evaluation.correspondence_stats import correspondence_statistics
 from colorizer.structures.token_grid import pool_labels, token_grid
 from colorizer.models.attention import to_tokens
@@ -153,7 +153,7 @@ def main(argv=None) -> dict:
     data = run(args)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w') as f:
-        json.dump(data, f, indent=1)
+        f.write(strict_dumps(data, indent=1))
     print('\n'.join(markdown(data)))
     return data
 

@@ -14,12 +14,12 @@ Example (Debian's public-domain clip art)::
         data/openclipart_line_art --write-splits colorizer/datasets/splits/openclipart_line_art.json
 """
 import argparse
-import json
 import sys
 
 from colorizer.datasets.line_art_conversion import convert_folder
 from colorizer.datasets.line_art_gates import GateThresholds
 from colorizer.datasets.line_art_splits import make_splits
+from colorizer.fileio import strict_dumps
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,14 +60,14 @@ def main(argv=None) -> int:
           f"accepted, {summary['relaxed']} relaxed (fail only strict gates), "
           f"{summary['rejected']} rejected; {summary['seconds_this_run']:.1f} s for "
           f"{summary['converted_this_run']} files ({args.workers} workers)")
-    print('rejections:', json.dumps(summary['rejection_reasons']))
-    print('relaxed by:', json.dumps(summary['relaxed_reasons']))
+    print('rejections:', strict_dumps(summary['rejection_reasons']))
+    print('relaxed by:', strict_dumps(summary['relaxed_reasons']))
     if args.write_splits:
         splits = make_splits(args.dst, args.num_test, args.num_val)
         splits['source_summary'] = {k: summary[k] for k in (
             'files', 'distinct', 'accepted', 'relaxed', 'rejected', 'size', 'spot_blacks')}
         with open(args.write_splits, 'w') as f:
-            json.dump(splits, f, indent=1)
+            f.write(strict_dumps(splits, indent=1))
         print(f"splits: {len(splits['test'])} test, {len(splits['val'])} val, "
               f"{len(splits['train'])} train ({splits['groups']} groups) -> {args.write_splits}")
     return 0

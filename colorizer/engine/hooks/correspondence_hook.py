@@ -3,7 +3,6 @@
 The same statistics as ``CorrespondenceMetric``, on the training batch every ``interval``
 iterations, so a study sees when the map starts (or never starts) to find the right regions.
 """
-import json
 import os
 import os.path as osp
 import time
@@ -16,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from torch import nn
 
 from colorizer.evaluation.correspondence_stats import correspondence_statistics
+from colorizer.fileio import strict_dumps
 from colorizer.structures.token_grid import pool_labels, token_grid
 from colorizer.models.correspondence_probe import probe_correspondence
 from colorizer.models.reference_colorizer import label_inputs
@@ -131,4 +131,4 @@ class CorrespondenceHook(Hook):
     @master_only
     def _write(self, step: int, means: dict, seconds: float) -> None:
         with open(self.path, 'a') as f:
-            f.write(json.dumps(dict(iter=step, seconds=seconds, **means)) + '\n')
+            f.write(strict_dumps(dict(iter=step, seconds=seconds, **means)) + '\n')

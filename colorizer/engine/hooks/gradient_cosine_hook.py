@@ -60,6 +60,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 from torch import nn
 
+from colorizer.fileio import strict_dumps
 from colorizer.models.attention import BaseAttention
 from colorizer.registry import HOOKS
 from .gradient_cosine_stats import HIGH_COSINE, PERS, CosineAccumulator, headlines
@@ -391,5 +392,5 @@ class GradientCosineHook(Hook):
         path = osp.join(self.out_dir, 'summary.json')
         tmp = path + '.tmp'
         with open(tmp, 'w') as f:
-            json.dump(data, f, indent=1)
+            f.write(strict_dumps(data, indent=1))
         os.replace(tmp, path)

@@ -59,7 +59,9 @@ def load_run(run: Run) -> dict:
     with open(run.results_path) as f:
         record = json.load(f)
     last = record['validations'][-record['last']:]
-    record['score'] = {m.name: float(np.mean([v[f'random_ref/{m.name}'] for v in last]))
+    # a value written as null (a NaN metric) stays NaN
+    record['score'] = {m.name: float(np.mean(np.asarray(
+        [v[f'random_ref/{m.name}'] for v in last], dtype=float)))
                        for m in METRICS if all(f'random_ref/{m.name}' in v for v in last)}
     record['scored_iters'] = [v['step'] for v in last]
     seconds = [d['seconds'] for d in record['diagnostics'] if 'seconds' in d]

@@ -1,6 +1,5 @@
 """Running the study: one generated config per (arm, seed) on top of the method's demo
 config, trained by ``tools/train.py`` in its own process; finished runs are reused."""
-import json
 import os
 import os.path as osp
 import pprint
@@ -9,6 +8,8 @@ import subprocess
 import sys
 import time
 from typing import List
+
+from colorizer.fileio import strict_dumps
 
 from .arms import Run
 from .collecting import collect_run, load_run
@@ -101,7 +102,7 @@ def execute(run: Run, args) -> dict:
     finished = None if args.rerun else collect_run(run, args)
     if finished is not None:  # trained, then the study stopped before writing results.json
         with open(run.results_path, 'w') as f:
-            json.dump(finished, f, indent=1)
+            f.write(strict_dumps(finished, indent=1))
         return load_run(run)
     if args.report_only:
         return dict(run=run.name, status='missing')
@@ -120,6 +121,6 @@ def execute(run: Run, args) -> dict:
         return dict(run=run.name, status='failed', log=log)
     record.update(train_seconds=train_seconds, threads=args.threads)
     with open(run.results_path, 'w') as f:
-        json.dump(record, f, indent=1)
+        f.write(strict_dumps(record, indent=1))
     print(f'[{time.strftime("%H:%M:%S")}] done {run.name}: {train_seconds:.0f} s', flush=True)
     return load_run(run)

@@ -7,6 +7,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from colorizer.fileio import strict_dumps
+
 from .arms import DIAG_METRICS, METRICS, SCORE_METRICS, Arm, Metric
 from .collecting import mean_std
 from .locations import load_tool
@@ -117,8 +119,8 @@ def write_data(records: List[dict], table: Dict[str, dict], pairs: List[dict],
     os.makedirs(args.assets, exist_ok=True)
     slim = [{k: v for k, v in r.items() if k not in ('diagnostics', )} for r in records]
     with open(osp.join(args.assets, 'results.json'), 'w') as f:
-        json.dump(dict(settings=settings(args), arms=table, paired=pairs,
-                       gradient_cosine=cos_rows, runs=slim), f, indent=1)
+        f.write(strict_dumps(dict(settings=settings(args), arms=table, paired=pairs,
+                                  gradient_cosine=cos_rows, runs=slim), indent=1))
     with open(osp.join(args.assets, 'results.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
         names = [m.name for m in METRICS] + ['loss_rec', 'iter_time', 'train_seconds',

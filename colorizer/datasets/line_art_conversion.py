@@ -109,16 +109,18 @@ def convert_svg(svg: bytes, size: int = 256, spot_blacks: bool = True,
     return result
 
 
-def scan_svgs(src: str) -> Tuple[List[Tuple[str, str]], List[str]]:
+def scan_svgs(src: str, limit: Optional[int] = None
+              ) -> Tuple[List[Tuple[str, str]], List[str]]:
     """The SVG files below ``src``, sorted, without byte-identical copies.
 
     Args:
         src: Source folder.
+        limit: Keep only the first ``limit`` distinct files, and only the copies of those.
 
     Returns:
         ``(files, duplicates)``: ``files`` as ``(name, path)`` with ``name`` the path below
         ``src`` without ``.svg``, ``/`` written ``__``; ``duplicates`` the names of later copies
-        of a file already listed.
+        of a file listed in ``files``.
 
     Raises:
         FileNotFoundError: ``src`` is not a folder or holds no ``.svg`` file.
@@ -129,17 +131,20 @@ def scan_svgs(src: str) -> Tuple[List[Tuple[str, str]], List[str]]:
                    if f.lower().endswith('.svg'))
     if not paths:
         raise FileNotFoundError(f'no .svg file below {src}')
-    seen, files, duplicates = set(), [], []
+    first_of = {}  # digest -> index in files of its first copy
+    files, duplicates = [], []
     for path in paths:
         name = osp.relpath(path, src)[:-4].replace(os.sep, '__')
         with open(path, 'rb') as f:
             digest = hashlib.sha1(f.read()).hexdigest()
-        if digest in seen:
-            duplicates.append(name)
+        if digest in first_of:
+            duplicates.append((name, first_of[digest]))
         else:
-            seen.add(digest)
+            first_of[digest] = len(files)
             files.append((name, path))
-    return files, duplicates
+    if limit is not None:
+        files = files[:limit]
+    return files, [name for name, first in duplicates if first < len(files)]
 
 
 def _work(job) -> dict:
@@ -201,9 +206,7 @@ def convert_folder(src: str, dst: str, size: int = 256, workers: int = 1,
         reason (over all files in the log, this run's and earlier ones'), this run's seconds.
     """
     start = time.time()
-    files, duplicates = scan_svgs(src)
-    if limit is not None:
-        files = files[:limit]
+    files, duplicates = scan_svgs(src, limit)
     for folder in FOLDERS:
         os.makedirs(osp.join(dst, folder), exist_ok=True)
     log_path = osp.join(dst, 'log.jsonl')

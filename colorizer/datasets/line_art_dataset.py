@@ -137,9 +137,12 @@ class LineArtDataset(BaseColorizationDataset):
         for name in self._names():
             meta_path = osp.join(self.data_root, 'meta', name + '.json')
             if not osp.isfile(meta_path):
+                source = ('' if self.split == 'all' else
+                          f' (listed in {self.split_file}: check the name if you wrote it)')
                 raise FileNotFoundError(
-                    f"drawing '{name}' of split '{self.split}' is not converted in "
-                    f'{self.data_root} (no {meta_path}); run the converter to finish the folder')
+                    f"drawing '{name}' of split '{self.split}'{source} is not converted in "
+                    f'{self.data_root} (no {meta_path}); if the folder is unfinished, run the '
+                    'converter again to finish it')
             with open(meta_path) as f:
                 meta = json.load(f)
             if self.strict_only and not meta.get('strict'):

@@ -102,8 +102,9 @@ def test_resized_and_all_split(converted):
 def test_missing_drawing_and_bad_split(converted, tmp_path):
     split_file = tmp_path / 's.json'
     split_file.write_text(json.dumps(dict(test=['nothing_here'])))
-    with pytest.raises(FileNotFoundError, match='nothing_here'):
+    with pytest.raises(FileNotFoundError, match='nothing_here') as error:
         _build(converted, split_file=str(split_file))
+    assert str(split_file) in str(error.value)  # a typo in the user's own split list
     with pytest.raises(ValueError, match='split'):
         _build(converted, split='dev')
     with pytest.raises(FileNotFoundError, match='meta'):

@@ -59,7 +59,8 @@ def main(argv=None) -> int:
     print(f"{summary['files']} files, {summary['distinct']} distinct: {summary['accepted']} "
           f"accepted, {summary['relaxed']} relaxed (fail only strict gates), "
           f"{summary['rejected']} rejected; {summary['seconds_this_run']:.1f} s for "
-          f"{summary['converted_this_run']} files ({args.workers} workers)")
+          f"{summary['converted_this_run']} files ({args.workers} "
+          f"worker{'s' if args.workers > 1 else ''})")
     print('rejections:', strict_dumps(summary['rejection_reasons']))
     print('relaxed by:', strict_dumps(summary['relaxed_reasons']))
     if args.write_splits:

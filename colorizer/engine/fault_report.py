@@ -47,9 +47,10 @@ _NO_WRITE = {errno.EROFS: 'the file system is read-only',
 def _known_types() -> Tuple[type, ...]:
     # Imported here: colorizer.engine must not import the models and datasets at load time.
     from colorizer.datasets.image_io import ImageReadError
+    from colorizer.evaluation.metrics.base import MetricContractError
     from colorizer.models.reference_colorizer import NonFiniteInputError, NonFiniteLossError
     return (ConfigError, FileNotFoundError, CheckpointError, WorkDirLockedError,
-            NonFiniteLossError, NonFiniteInputError, ImageReadError)
+            NonFiniteLossError, NonFiniteInputError, ImageReadError, MetricContractError)
 
 
 def worker_error_line(error: BaseException) -> Optional[str]:

@@ -35,8 +35,12 @@ def test_non_dict_results_name_the_metric_and_the_contract():
     evaluator = Evaluator(_MeanIntensity(as_dict=False))  # as the validation loop runs it
     evaluator.process(_samples())
     with pytest.raises(TypeError, match=r"_MeanIntensity\.process must append one dict per "
-                                        r"sample to self\.results .* results\[0\] is a float"):
+                                        r"sample to self\.results .* results\[0\] is a float"
+                       ) as error:
         evaluator.evaluate(3)
+    # the command-line tools report it as one line, without the traceback
+    from colorizer.engine.fault_report import describe_fault
+    assert '_MeanIntensity.process must append' in describe_fault(error.value)
     with pytest.raises(TypeError, match=r'_MeanIntensity\.process must append one dict'):
         _MeanIntensity(as_dict=False).compute_metrics([0.5, 0.25])
 

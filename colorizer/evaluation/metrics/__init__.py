@@ -3,7 +3,8 @@
 Every logged name carries the protocol that produced it (``random_ref/fid``, ``self_ref/psnr``);
 see :mod:`colorizer.evaluation.metrics.base`.
 """
-from .base import ColorizationMetric, InputSizeError, protocol_prefix, sample_fields
+from .base import (ColorizationMetric, InputSizeError, MetricContractError, protocol_prefix,
+                   sample_fields)
 from .correspondence import CorrespondenceMetric
 from .fid import FID, frechet_distance
 from .inception import FID_WEIGHTS_NAME, FIDInception, resolve_inception_weights
@@ -14,6 +15,8 @@ from .ssim import SSIM, global_ssim, windowed_ssim
 
 __all__ = [
     'ColorizationMetric', 'CorrespondenceMetric', 'FID', 'FIDInception', 'FID_WEIGHTS_NAME',
-    'InputSizeError', 'PSNR', 'RegionColorError', 'SSIM', 'frechet_distance', 'global_ssim',
-    'protocol_prefix', 'resolve_inception_weights', 'SegmentAccuracy', 'sample_fields', 'windowed_ssim'
+    'InputSizeError', 'MetricContractError', 'PSNR', 'RegionColorError', 'SSIM',
+    'frechet_distance', 'global_ssim',
+    'protocol_prefix', 'resolve_inception_weights', 'SegmentAccuracy', 'sample_fields',
+    'windowed_ssim'
 ]

@@ -133,6 +133,11 @@ def input_size_message(metric: str, size: Tuple[int, int], minimum: int, remedy:
             f'{size[1]}x{size[0]} px (width x height); {remedy}')
 
 
+class MetricContractError(TypeError):
+    """A metric plugin broke the contract of :class:`ColorizationMetric` (e.g. ``process``
+    appended something other than one dict per sample); the message names the metric."""
+
+
 class ColorizationMetric(BaseMetric):
     """Base of colorizer's metrics: protocol-derived prefix, tolerant data-sample access.
 
@@ -240,12 +245,12 @@ class ColorizationMetric(BaseMetric):
         the contract.
 
         Raises:
-            TypeError: An entry of ``results`` is not a dict.
+            MetricContractError: (a ``TypeError``) an entry of ``results`` is not a dict.
         """
         for i, result in enumerate(results):
             if not isinstance(result, Mapping):
                 name = type(self).__name__
-                raise TypeError(
+                raise MetricContractError(
                     f'{name}.process must append one dict per sample to self.results (its '
                     "values, and the sample's 'protocol' from protocol_of), but "
                     f'results[{i}] is a {type(result).__name__}: {result!r:.80}')

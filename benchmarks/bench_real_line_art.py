@@ -53,6 +53,13 @@ METHODS = {
                  'configs/corr_sga/corr_sga_real_line_art.py'),
 }
 REGIMES = ('xdog', 'real')
+#: names in the README tables
+NAMES = {'sga': 'SGA', 'scft': 'SCFT', 'line_art_sga': 'LineArtSGA',
+         'oracle': 'oracle map (control)', 'uniform': 'uniform map (control)',
+         'corr_sga': 'corr_sga (shipped recipe)'}
+REGIME_NAMES = {'xdog': 'XDoG cartoons', 'real': 'real line art'}
+#: the grid's column titles (a tile is 128 px wide)
+SHORT_NAMES = {'line_art_sga': 'LineArt', 'corr_sga': 'corr'}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -190,7 +197,8 @@ def paired_against(runs: list, key: str, baseline: str = 'sga',
 
 
 def write_grid(args, runs: list, path: str) -> None:
-    """Rows: real line art | reference | exact target | each run's output (first seed)."""
+    """Rows: real line art | reference | exact target | each run's output (first seed), each
+    tile at twice the test size, with column titles ``<method> <regime>``."""
     import cv2
     from mmengine.config import Config
 
@@ -205,6 +213,8 @@ def write_grid(args, runs: list, path: str) -> None:
         dataset_cfg['split_file'] = args.split_file
     dataset = DATASETS.build(dataset_cfg)
     shown = [r for r in runs if r['seed'] == runs[0]['seed']]
+    headers = ['line art', 'reference', 'target'] + [
+        f"{SHORT_NAMES.get(r['method'], r['method'])} {r['regime']}" for r in shown]
     rows = []
     for index in range(min(args.grid_samples, len(dataset))):
         sample = dataset[index]
@@ -214,14 +224,10 @@ def write_grid(args, runs: list, path: str) -> None:
         for run in shown:
             found = sorted(Path(run['images']).glob(f'{index:06d}*.png'))
             row.append(cv2.imread(str(found[0]))[..., ::-1] if found else np.zeros_like(row[0]))
-        rows.append(row)
-    save_image(path, make_grid(rows))
-
-
-NAMES = {'sga': 'SGA', 'scft': 'SCFT', 'line_art_sga': 'LineArtSGA',
-         'oracle': 'oracle map (control)', 'uniform': 'uniform map (control)',
-         'corr_sga': 'corr_sga (shipped recipe)'}
-REGIME_NAMES = {'xdog': 'XDoG cartoons', 'real': 'real line art'}
+        # twice the size, nearest neighbour: 64 px tiles are too small to judge by eye
+        rows.append([cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+                     for image in row])
+    save_image(path, make_grid(rows, headers=headers))
 
 
 def _mean_std(cell: dict, digits: int) -> str:

@@ -17,7 +17,7 @@ shows real line art | reference | exact target | each method's output (first see
 Examples::
 
     python benchmarks/bench_real_line_art.py --data-root data/openclipart_line_art \\
-        --out docs/records/real_line_art.json --grid docs/figures/real_line_art.png
+        --out docs/records/bench_real_line_art.json --grid docs/figures/real_line_art.jpg
     # a few minutes on a CPU: two methods, one seed, 30 iterations, 32 px
     python benchmarks/bench_real_line_art.py --data-root data/openclipart_line_art \\
         --methods sga scft --seeds 0 --iters 30 --img-size 32 --out /tmp/r.json --grid /tmp/r.png

@@ -139,6 +139,12 @@ def _apply_img_size(cfg: Config, new) -> List[str]:
             dataset['img_size'] = new
             changed.append(f'{path}.img_size')
         changed += _resize_transforms(dataset.get('pipeline'), f'{path}.pipeline', old, new)
+    # Top-level pipeline variables (train_pipeline, ...) are read by no loader once the config
+    # is merged, but the dumped config shows them: left alone they would state the old size.
+    for key in list(cfg.keys()):
+        value = cfg[key]
+        if isinstance(value, list) and any(isinstance(t, dict) and 'type' in t for t in value):
+            changed += _resize_transforms(value, key, old, new)
     if not changed:
         raise ConfigError(f'img_size={new!r}: no dataset or pipeline of {cfg.filename} uses '
                           f'its img_size {old!r}')

@@ -82,6 +82,9 @@ def test_img_size_reaches_every_size_of_a_paper_config_including_the_decode_size
     assert cfg.train_dataloader.dataset.pipeline[0]['type'] == 'LoadColorImage'
     assert len(sizes) >= 4 and set(sizes.values()) == {128}, sizes
     assert 'train_dataloader.dataset.pipeline[0].min_size' in changed['img_size']
+    # the top-level pipeline variables, which the dumped config shows, say the same size
+    variables = dict(_sizes({key: cfg[key] for key in cfg.keys() if key.endswith('pipeline')}))
+    assert variables and set(variables.values()) == {128}, variables
 
 
 def test_img_size_reaches_transforms_inside_wrapping_transforms():

@@ -165,12 +165,12 @@ def test_limit_counts_only_the_kept_files_and_their_copies(tmp_path):
     src = tmp_path / 'svg'
     _write(src, {'a/squares.svg': svgs.FOUR_SQUARES, 'b/squares_copy.svg': svgs.FOUR_SQUARES,
                  'strokes.svg': svgs.STROKES, 'z/strokes_copy.svg': svgs.STROKES,
-                 'text.svg': svgs.TEXT})
+                 'text.svg': svgs.TEXT, 'z/text_copy.svg': svgs.TEXT})
     files, duplicates = scan_svgs(str(src), limit=1)
     assert [n for n, _ in files] == ['a__squares'] and duplicates == ['b__squares_copy']
     summary = convert_folder(str(src), str(tmp_path / 'out'), size=40, limit=2,
                              progress=False)
-    # 'text' is beyond the limit; each kept file has one copy
+    # 'text' and its copy are beyond the limit; each kept file has one copy
     assert (summary['distinct'], summary['duplicates'], summary['files']) == (2, 2, 4)
 
 

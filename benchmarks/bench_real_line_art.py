@@ -64,7 +64,9 @@ SHORT_NAMES = {'line_art_sga': 'LineArt', 'corr_sga': 'corr'}
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--data-root', required=True, help='converted real line-art folder')
+    parser.add_argument('--tables', metavar='RECORD',
+                        help='only print the README tables of an existing record')
+    parser.add_argument('--data-root', help='converted real line-art folder (required)')
     parser.add_argument('--methods', nargs='+', default=list(METHODS), choices=list(METHODS))
     parser.add_argument('--regimes', nargs='+', default=list(REGIMES), choices=REGIMES)
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
@@ -82,9 +84,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='take a run whose run.json exists in its work dir instead of '
                         'training it again')
     parser.add_argument('--grid-samples', type=int, default=6)
-    parser.add_argument('--out', required=True, help='JSON record to write')
+    parser.add_argument('--out', help='JSON record to write (required)')
     parser.add_argument('--grid', help='picture grid PNG to write')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.tables and not (args.data_root and args.out):
+        parser.error('--data-root and --out are required (unless --tables RECORD)')
+    return args
 
 
 def _options(args, seed: int, train: bool, real: bool = True) -> list:
@@ -171,9 +176,14 @@ def paired(runs: list, key: str) -> dict:
         seeds = sorted(s for (g, s) in by if g == 'real' and ('xdog', s) in by)
         diffs = [by[('real', s)] - by[('xdog', s)] for s in seeds]
         if diffs:
-            table[method] = dict(seeds=seeds, per_seed=diffs, mean=float(np.mean(diffs)),
-                                 std=float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None)
+            table[method] = _differences(seeds, diffs)
     return table
+
+
+def _differences(seeds: list, diffs: list) -> dict:
+    """Per-seed differences with their mean and sample std (None for a single seed)."""
+    return dict(seeds=seeds, per_seed=diffs, mean=float(np.mean(diffs)),
+                std=float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None)
 
 
 def paired_against(runs: list, key: str, baseline: str = 'sga',
@@ -190,8 +200,7 @@ def paired_against(runs: list, key: str, baseline: str = 'sga',
             diffs = [by[(method, s)] - by[(baseline, s)] for s in seeds]
             if diffs:
                 table.setdefault(regime, {})[method] = dict(
-                    seeds=seeds, per_seed=diffs, mean=float(np.mean(diffs)),
-                    std=float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None,
+                    _differences(seeds, diffs),
                     better=sum((d > 0) if higher_is_better else (d < 0) for d in diffs))
     return table
 
@@ -279,12 +288,10 @@ def markdown_tables(record: dict) -> str:
 
 
 def main(argv=None) -> dict:
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv[:1] == ['--tables']:  # print the README tables of an existing record
-        print(markdown_tables(json.loads(Path(argv[1]).read_text())), end='')
-        return {}
     args = parse_args(argv)
+    if args.tables:
+        print(markdown_tables(json.loads(Path(args.tables).read_text())), end='')
+        return {}
     if args.test_limit:
         from colorizer.datasets.line_art_dataset import DEFAULT_SPLIT_FILE
         splits = json.loads(Path(args.split_file or DEFAULT_SPLIT_FILE).read_text())

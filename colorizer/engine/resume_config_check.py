@@ -59,6 +59,14 @@ MAX_LISTED = 12
 _ABSENT = '<absent>'
 
 
+def _listed(entries: List[str]) -> str:
+    """The first :data:`MAX_LISTED` entries joined by '; ', the rest counted."""
+    text = '; '.join(entries[:MAX_LISTED])
+    if len(entries) > MAX_LISTED:
+        text += f'; and {len(entries) - MAX_LISTED} more'
+    return text
+
+
 class ChangedConfigError(CheckpointError):
     """``--resume`` with a config that computes differently from the checkpoint's run."""
 
@@ -183,10 +191,7 @@ def check_resume_config(checkpoint: Mapping[str, Any], cfg_text: str, filename: 
     changes = config_changes(old, parse_config_text(cfg_text))
     if not changes:
         return old
-    listed = '; '.join(f'{key}: {before!r} -> {after!r}'
-                       for key, before, after in changes[:MAX_LISTED])
-    if len(changes) > MAX_LISTED:
-        listed += f'; and {len(changes) - MAX_LISTED} more'
+    listed = _listed([f'{key}: {before!r} -> {after!r}' for key, before, after in changes])
     if not allow_changes:
         raise ChangedConfigError(
             f'refusing to resume from {filename}: this config changes what the model '
@@ -280,10 +285,8 @@ def check_resume_schedule(built: Any, saved: Any, old_cfg: Optional[Mapping[str,
     changes = schedule_length_changes(built, saved)
     if not changes:
         return
-    listed = '; '.join(f'{name} {attr}: saved {before!r}, this config {after!r}'
-                       for name, attr, before, after in changes[:MAX_LISTED])
-    if len(changes) > MAX_LISTED:
-        listed += f'; and {len(changes) - MAX_LISTED} more'
+    listed = _listed([f'{name} {attr}: saved {before!r}, this config {after!r}'
+                      for name, attr, before, after in changes])
     cause = _loop_length_change(old_cfg, new_train_cfg)
     if not allow_changes:
         raise ChangedConfigError(

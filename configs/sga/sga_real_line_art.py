@@ -12,7 +12,7 @@ _base_ = [
 ]
 method = 'SGA'
 dataset_name = 'real_line_art'
-# test_step / val_step attach the cross map for the test split's CorrespondenceMetric
+# val_step / test_step attach the cross map for the evaluators' CorrespondenceMetric
 model = dict(correspondence_outputs=True)
 
 default_hooks = dict(checkpoint=dict(save_best='self_ref/segment_accuracy', rule='greater'))

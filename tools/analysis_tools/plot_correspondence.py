@@ -81,7 +81,7 @@ def series(work_dir: str) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
                 ys.append(record['random_ref/delta_e'])
     if osp.isfile(diag):
         for record in _jsonl(diag):
-            if record.get('entropy_max'):
+            if record.get('entropy_max') and record.get('entropy') is not None:
                 record['entropy_ratio'] = record['entropy'] / record['entropy_max']
             for key, value in record.items():
                 if key in ('iter', 'seconds') or value is None:

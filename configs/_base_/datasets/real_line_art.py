@@ -53,14 +53,14 @@ val_dataloader = dict(
 test_dataloader = dict(val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 
 # Segment accuracy over the drawn shapes (the paper, label 0, is not scored), with SSIM / PSNR
-# against the exact target.
+# against the exact target, and the correspondence statistics of the cross map against the SVG
+# shapes (corr/region_mass vs corr/region_chance over the drawn shapes' tokens, the paper left
+# out). The method configs build the model with correspondence_outputs=True, so that val_step
+# and test_step attach the maps these statistics read.
 val_evaluator = [
     dict(type='SegmentAccuracy', ignore_index=0),
     dict(type='SSIM'),
     dict(type='PSNR'),
+    dict(type='CorrespondenceMetric', ignore_index=0),
 ]
-# Test adds the correspondence statistics of the cross map against the SVG shapes
-# (corr/region_mass vs corr/region_chance over the drawn shapes' tokens, the paper left out);
-# the method configs build the model with correspondence_outputs=True so that test_step
-# attaches the maps.
-test_evaluator = val_evaluator + [dict(type='CorrespondenceMetric', ignore_index=0)]
+test_evaluator = val_evaluator
